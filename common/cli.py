@@ -1,0 +1,174 @@
+"""``mlcourse``: list the stages, run them, and check the learner's setup.
+
+Imports stay lazy: ``--help``, ``list`` and ``doctor`` never import a stage, and only ``doctor``
+and ``run`` import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import platform
+import sys
+import time
+from typing import Any
+
+from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
+from common.lesson import LessonArgumentParser
+from common.registry import STAGES, Stage, find_stage, stage_ids
+
+OPTIONAL_PACKAGES = {
+    "serve (stage 5a)": ("fastapi", "uvicorn", "grpc"),
+    "browser tests": ("selenium",),
+    "mobile (stage 5b)": ("executorch", "torchao", "coremltools"),
+    "tflite (stage 5b)": ("litert_torch",),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = LessonArgumentParser(prog="mlcourse", description=__doc__)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=LessonArgumentParser
+    )
+    commands.add_parser("list", help="the stages and their lessons")
+    run = commands.add_parser("run", help="run a stage's lessons in order (or all stages)")
+    run.add_argument("stage", help=f"stage id ({' '.join(stage_ids())}) or 'all'")
+    run.add_argument("--quick", action="store_true", help="smoke mode for every lesson")
+    run.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
+    return parser
+
+
+def cmd_list() -> int:
+    for stage in STAGES:
+        print(f"{stage.id:>3}  {stage.package:<22} {stage.title}")
+        if not stage.lessons:
+            print("       (no lessons yet)")
+        for lesson in stage.lessons:
+            print(f"       python -m {stage.module(lesson):<40} {lesson.title}")
+    return EXIT_OK
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cmd_doctor() -> int:
+    from common.data.catalog import catalog
+
+    print(f"python       {platform.python_version()} ({sys.executable})")
+    for package in ("torch", "torchvision", "onnxruntime", "scikit-learn"):
+        print(f"{package:<12} {_version(package)}")
+    from common.devices import pick_device  # imports torch
+
+    print(f"device       {pick_device('auto')} (what --device auto picks)")
+    print("datasets:")
+    for info in catalog():
+        state = "cached" if info.marker.exists() else f"missing -> falls back to {info.fallback}"
+        print(f"  {info.name:<10} {state}  [{info.marker}]")
+    print("optional extras:")
+    for extra, modules in OPTIONAL_PACKAGES.items():
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        print(f"  {extra:<20} {'installed' if not missing else 'missing: ' + ', '.join(missing)}")
+    return EXIT_OK
+
+
+def run_stage(stage: Stage, *, quick: bool) -> dict[str, Any]:
+    """Run each lesson of ``stage`` in this process; returns the stage summary."""
+    from common.lesson import execute, print_summary
+
+    started = time.perf_counter()
+    lessons = []
+    for lesson in stage.lessons:
+        module = importlib.import_module(stage.module(lesson))
+        print(f"\n### {stage.module(lesson)}: {lesson.title}", flush=True)
+        args = module.build_parser().parse_args(["--quick"] if quick else [])
+        summary = execute(module.run, args)
+        print_summary(summary)
+        lessons.append(summary.to_json())
+    return {
+        "stage": stage.package,
+        "passed": all(lesson["passed"] for lesson in lessons),
+        "seconds": round(time.perf_counter() - started, 3),
+        "lessons": lessons,
+    }
+
+
+def _loss_cell(lesson: dict[str, Any]) -> str:
+    if lesson["final_loss"] is None:
+        return "-"
+    threshold = lesson["loss_threshold"]
+    return f"{lesson['final_loss']:.4g}" + (f" / {threshold:g}" if threshold is not None else "")
+
+
+def _metric_cell(lesson: dict[str, Any]) -> str:
+    if not lesson["metrics"]:
+        return "-"
+    name, value = next(iter(lesson["metrics"].items()))
+    return f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+
+
+def print_table(stages: list[dict[str, Any]]) -> None:
+    rows = [("stage", "lesson", "loss / threshold", "key metric", "seconds", "result")]
+    for stage in stages:
+        for lesson in stage["lessons"]:
+            rows.append((stage["stage"], lesson["lesson"], _loss_cell(lesson), _metric_cell(lesson),
+                         f"{lesson['seconds']:.1f}", "pass" if lesson["passed"] else "FAIL"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print()
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
+    if stage_id == "all":
+        chosen = [stage for stage in STAGES if stage.lessons]
+    else:
+        try:
+            chosen = [find_stage(stage_id)]
+        except KeyError:
+            raise UsageError(
+                f"unknown stage {stage_id!r}; choose one of {' '.join(stage_ids())} or all"
+            ) from None
+        if not chosen[0].lessons:
+            raise UsageError(f"stage {stage_id} has no lessons yet")
+    started = time.perf_counter()
+    results = [run_stage(stage, quick=quick) for stage in chosen]
+    passed = all(result["passed"] for result in results)
+    print_table(results)
+    print(f"\n{'all passed' if passed else 'SOME LESSONS FAILED'} "
+          f"in {time.perf_counter() - started:.1f} s")
+    if as_json:
+        document = results[0] if stage_id != "all" else {
+            "passed": passed, "seconds": round(time.perf_counter() - started, 3), "stages": results,
+        }
+        print(json.dumps(document, ensure_ascii=False))
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "doctor":
+            return cmd_doctor()
+        return cmd_run(args.stage, quick=args.quick, as_json=args.json)
+    except UsageError as error:
+        print(f"mlcourse: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NonFiniteLossError as error:
+        print(f"mlcourse: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dataset access: download with retries and checksums, a cache, and offline fallbacks."""

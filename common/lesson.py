@@ -1,0 +1,136 @@
+"""The shared skeleton of every lesson script: flags, error handling, timing and the summary.
+
+Each lesson module defines ``build_parser()`` and ``run(args) -> LessonSummary`` and ends with::
+
+    def main(argv: list[str] | None = None) -> int:
+        return lesson_main(build_parser(), run, argv)
+
+so ``python -m stageN_x.lesson`` and ``mlcourse run N`` behave the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
+from common.summary import LessonSummary
+
+RunFn = Callable[[argparse.Namespace], LessonSummary]
+
+
+class LessonArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gives one line on stderr (and exit 2) instead of the usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return value
+
+
+def lesson_parser(
+    module: str,
+    description: str,
+    *,
+    epochs: int | None = None,
+    trains: bool = True,
+) -> LessonArgumentParser:
+    """A parser with the flags every lesson shares (GUIDE §2); lessons add their own.
+
+    ``epochs`` is the default of ``--epochs`` (omit it for lessons that do not train for epochs);
+    ``trains=False`` leaves out ``--device`` for lessons that never touch an accelerator.
+    """
+    parser = LessonArgumentParser(
+        prog=f"python -m {module}",
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke mode: tiny data and few epochs, finishes in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same losses)")
+    if epochs is not None:
+        parser.add_argument("--epochs", type=positive_int, default=epochs,
+                            help="passes over the training data")
+    if trains:
+        parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                            help="where to train; auto prefers cuda, then mps, then cpu")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: runs/<stage>/<lesson>/ here)")
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON summary line on stdout")
+    return parser
+
+
+def execute(run: RunFn, args: argparse.Namespace) -> LessonSummary:
+    """Run one lesson and time it."""
+    started = time.perf_counter()
+    summary = run(args)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def print_summary(summary: LessonSummary) -> None:
+    verdict = "PASSED" if summary.passed else "FAILED"
+    print(f"\n== {summary.stage}.{summary.lesson}: {verdict} in {summary.seconds:.1f} s"
+          + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
+    if summary.final_loss is not None:
+        print(f"   final loss {summary.final_loss:.4g}"
+              + (f" (threshold {summary.loss_threshold:g})" if summary.loss_threshold else ""))
+    for name, value in summary.metrics.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"   {name:<28} {shown}")
+    for check, ok in summary.checks.items():
+        print(f"   [{'ok' if ok else 'FAIL'}] {check}")
+    for path in summary.outputs:
+        print(f"   wrote {path}")
+
+
+def fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def lesson_main(parser: argparse.ArgumentParser, run: RunFn, argv: list[str] | None) -> int:
+    """Parse flags, run the lesson, report; map user errors to exit 2 and failures to 1."""
+    args = parser.parse_args(argv)
+    try:
+        summary = execute(run, args)
+    except UsageError as error:
+        return fail(str(error), EXIT_USAGE)
+    except NonFiniteLossError as error:
+        return fail(str(error), EXIT_FAILED)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_FAILED)
+    print_summary(summary)
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    return EXIT_OK if summary.passed else EXIT_FAILED

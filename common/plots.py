@@ -1,0 +1,64 @@
+"""PNG plots with matplotlib's Agg backend (no display needed), saved and their paths returned."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # chosen before pyplot is imported: no display needed
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` as PNG, creating the folder, and free its memory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_loss_curves(
+    curves: dict[str, Sequence[float]],
+    path: Path,
+    *,
+    title: str = "Loss per epoch",
+    xlabel: str = "epoch",
+    log_scale: bool = False,
+    threshold: float | None = None,
+) -> Path:
+    """One line per named curve (e.g. ``{"train": [...], "validation": [...]}``)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        if len(values):
+            ax.plot(range(1, len(values) + 1), values, marker="." if len(values) < 40 else None,
+                    label=name)
+    if threshold is not None:
+        ax.axhline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:g}")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel="loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray, labels: Sequence[str], path: Path, *, title: str = "Confusion matrix"
+) -> Path:
+    """Counts per (true, predicted) pair; the diagonal is what the model got right."""
+    size = max(4.0, 0.6 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    peak = matrix.max() if matrix.size else 0
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, str(count), ha="center", va="center",
+                color="white" if count > peak / 2 else "black")
+    ax.set(title=title, xlabel="predicted", ylabel="true")
+    return save_figure(fig, path)

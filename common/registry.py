@@ -1,0 +1,51 @@
+"""The map of the course: stage ids, their packages and their lessons, by module name only.
+
+The CLI reads this and imports a lesson only when asked to run it, so ``mlcourse list`` never
+imports torch. Each stage's issue adds its lessons here, in the order a learner runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    package: str
+    title: str
+    lessons: tuple[Lesson, ...] = ()
+
+    def module(self, lesson: Lesson) -> str:
+        return f"{self.package}.{lesson.name}"
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("1", "stage1_basics", "Basics: model, loss, gradient, optimizer, the loop", (
+        Lesson("linear_regression", "Linear regression: the whole training loop on known data"),
+        Lesson("autograd_tour", "Autograd on a scalar graph: backprop by hand vs backward()"),
+        Lesson("manual_gradients", "Gradients and steps by hand, zero_grad, learning rates"),
+    )),
+    Stage("2", "stage2_layers", "Layers, activations, gradients; an MLP on MNIST"),
+    Stage("3", "stage3_text", "Text: tokens, embeddings, word2vec; an SMS spam classifier"),
+    Stage("4", "stage4_own_data", "Your own data: a pipeline, metrics and a model bundle"),
+    Stage("5a", "stage5a_integration", "Integration: export, REST/gRPC service, app, benchmark"),
+    Stage("5b", "stage5b_on_device", "On device: quantization, pruning, mobile formats"),
+)
+
+
+def stage_ids() -> list[str]:
+    return [stage.id for stage in STAGES]
+
+
+def find_stage(stage_id: str) -> Stage:
+    for stage in STAGES:
+        if stage.id == stage_id:
+            return stage
+    raise KeyError(stage_id)

@@ -1,0 +1,232 @@
+"""The one training loop of the course: forward → loss → backward → step.
+
+Every stage trains through :func:`fit`, so a learner reads the loop once and recognises it
+everywhere. Data comes as an iterable of batches; each batch is a tuple whose last element is the
+target and whose other elements are the model's inputs (``model(*inputs)``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from common.errors import NonFiniteLossError
+
+Batch = Sequence[torch.Tensor]
+__all__ = ["NonFiniteLossError", "TensorBatches", "evaluate", "fit", "train_one_epoch"]
+MetricFn = Callable[[torch.Tensor, torch.Tensor], dict[str, float]]
+
+
+class TensorBatches:
+    """Mini-batches cut from tensors already in memory: no per-sample work in the hot loop.
+
+    Re-iterable: each pass over it is one epoch, reshuffled with ``generator`` when ``shuffle``.
+    """
+
+    def __init__(
+        self,
+        *tensors: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+            raise ValueError("TensorBatches needs tensors of one common length")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.tensors = tensors
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.tensors[0]) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        n = len(self.tensors[0])
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, self.batch_size):
+                index = order[start : start + self.batch_size]
+                yield tuple(t[index] for t in self.tensors)
+        else:
+            for start in range(0, n, self.batch_size):
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    val_loss: float | None = None
+    val_metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    """What :func:`fit` saw, epoch by epoch; the source of every loss curve."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def train_losses(self) -> list[float]:
+        return [r.train_loss for r in self.records]
+
+    @property
+    def val_losses(self) -> list[float]:
+        return [r.val_loss for r in self.records if r.val_loss is not None]
+
+    @property
+    def final_train_loss(self) -> float:
+        return self.records[-1].train_loss
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    outputs: torch.Tensor
+    targets: torch.Tensor
+
+
+def _to_device(batch: Batch, device: torch.device) -> list[torch.Tensor]:
+    return [t.to(device, non_blocking=True) for t in batch]
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[Batch],
+    device: torch.device,
+    *,
+    epoch: int = 1,
+    max_grad_norm: float | None = None,
+) -> float:
+    """One pass over the data; returns the mean training loss per example."""
+    model.train()
+    total, count = 0.0, 0
+    for step, batch in enumerate(batches, start=1):
+        *inputs, target = _to_device(batch, device)
+        outputs = model(*inputs)  # 1. forward: the model is a function of inputs and weights
+        loss = loss_fn(outputs, target)  # 2. loss: how wrong the outputs are
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"the loss became {value} at epoch {epoch}, step {step}: training diverged "
+                "(try a smaller learning rate)"
+            )
+        optimizer.zero_grad(set_to_none=True)  # gradients accumulate unless cleared
+        loss.backward()  # 3. backward: d(loss)/d(weight) for every weight
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()  # 4. step: move every weight a little against its gradient
+        total += value * len(target)
+        count += len(target)
+    if count == 0:
+        raise ValueError("no training batches: the training set is empty")
+    return total / count
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: Iterable[Batch],
+    device: torch.device,
+) -> Evaluation:
+    """Mean loss over ``batches`` plus every output, for metrics computed afterwards."""
+    model.eval()
+    total, count = 0.0, 0
+    outputs, targets = [], []
+    for batch in batches:
+        *inputs, target = _to_device(batch, device)
+        output = model(*inputs)
+        total += loss_fn(output, target).item() * len(target)
+        count += len(target)
+        outputs.append(output.cpu())
+        targets.append(target.cpu())
+    if count == 0:
+        raise ValueError("no evaluation batches: the evaluation set is empty")
+    return Evaluation(total / count, torch.cat(outputs), torch.cat(targets))
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    train_batches: Iterable[Batch],
+    *,
+    epochs: int,
+    device: torch.device,
+    val_batches: Iterable[Batch] | None = None,
+    val_metrics: MetricFn | None = None,
+    patience: int | None = None,
+    max_grad_norm: float | None = None,
+    progress: bool = True,
+    desc: str = "training",
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> History:
+    """Train for ``epochs`` passes; validate after each when ``val_batches`` is given.
+
+    With ``patience``, stop once the validation loss has not improved for that many epochs and
+    restore the weights of the best epoch (early stopping). ``on_epoch`` sees each finished
+    epoch (lessons use it to print the loss as it falls).
+    """
+    if epochs < 1:
+        raise ValueError("epochs must be at least 1")
+    if patience is not None and val_batches is None:
+        raise ValueError("early stopping (patience) needs validation batches")
+    model.to(device)
+    history = History()
+    best_loss, best_state, waited = math.inf, None, 0
+    # disable=None lets tqdm hide the bar when stderr is not a terminal (CI logs, pipes).
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=None if progress else True)
+    for epoch in bar:
+        train_loss = train_one_epoch(
+            model, loss_fn, optimizer, train_batches, device,
+            epoch=epoch, max_grad_norm=max_grad_norm,
+        )
+        record = EpochRecord(epoch, train_loss)
+        if val_batches is not None:
+            result = evaluate(model, loss_fn, val_batches, device)
+            record.val_loss = result.loss
+            if val_metrics is not None:
+                record.val_metrics = val_metrics(result.outputs, result.targets)
+        history.records.append(record)
+        bar.set_postfix(_postfix(record))
+        if on_epoch is not None:
+            on_epoch(record)
+        if patience is not None and record.val_loss is not None:
+            if record.val_loss < best_loss:
+                best_loss, waited, history.best_epoch = record.val_loss, 0, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                waited += 1
+                if waited >= patience:
+                    history.stopped_early = True
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _postfix(record: EpochRecord) -> dict[str, str]:
+    shown = {"loss": f"{record.train_loss:.4f}"}
+    if record.val_loss is not None:
+        shown["val_loss"] = f"{record.val_loss:.4f}"
+    shown.update({k: f"{v:.3f}" for k, v in record.val_metrics.items()})
+    return shown
+
+
+def log_epoch(record: EpochRecord) -> None:
+    """Print one line per epoch (pass as ``fit(on_epoch=log_epoch)``) without breaking the bar."""
+    shown = "  ".join(f"{name} {value}" for name, value in _postfix(record).items())
+    tqdm.write(f"epoch {record.epoch:>3}  {shown}")

@@ -1,0 +1,1 @@
+"""Stage 2: layers, activations and gradients; an MLP on MNIST."""

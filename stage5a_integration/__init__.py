@@ -1,0 +1,1 @@
+"""Stage 5a: export, a REST and gRPC service, an app that uses it."""

@@ -1,0 +1,1 @@
+"""Stage 5b: quantization, pruning, mobile formats, an offline classifier."""

@@ -1,0 +1,73 @@
+"""Shared test helpers: no network, lessons run in-process or as real subprocesses."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Tests never touch the network: downloads fail at once and lessons take their offline fallback.
+os.environ["MLCOURSE_OFFLINE"] = "1"
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional package; skip without it locally, but fail under CI=true.
+
+    CI installs every extra, so a missing one there is a broken setup, not a reason to skip.
+    """
+    if importlib.util.find_spec(module) is None:
+        message = f"{module} is not installed (pip install -e '.[{extra}]')"
+        if IN_CI:
+            pytest.fail(f"CI must install every extra: {message}")
+        pytest.skip(message)
+    return importlib.import_module(module)
+
+
+@dataclass
+class LessonRun:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary: the last line of stdout."""
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+def run_module(module: str, *args: str, cwd: Path, timeout: float = 120) -> LessonRun:
+    """Run ``python -m module args`` in a real subprocess, as a learner would."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    return LessonRun(result.returncode, result.stdout, result.stderr)
+
+
+def run_lesson(module: str, *args: str, out: Path, capsys: pytest.CaptureFixture) -> LessonRun:
+    """Run a lesson's ``main()`` in this process (no interpreter start-up: fast)."""
+    lesson = importlib.import_module(module)
+    code = lesson.main([*args, "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    return LessonRun(code, captured.out, captured.err)
+
+
+def assert_one_line_error(run: LessonRun, code: int = 2) -> None:
+    """Bad usage: the expected exit code and exactly one line on stderr, never a traceback."""
+    assert run.code == code, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, run.stderr
+    assert "Traceback" not in run.stderr
