@@ -31,12 +31,20 @@ def offline() -> bool:
     return os.environ.get("MLCOURSE_OFFLINE", "").lower() in {"1", "true", "yes"}
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def verify(path: Path, checksum: str | None) -> bool:
+    """``checksum`` is ``"<algorithm>:<hex>"`` (e.g. ``"sha256:7d03…"``, ``"md5:f68b…"``) or None."""
+    if checksum is None:
+        return True
+    algorithm, _, expected = checksum.partition(":")
+    return file_digest(path, algorithm) == expected.lower()
 
 
 def _fetch(url: str, target: Path, timeout: float) -> None:
@@ -53,7 +61,7 @@ def download(
     urls: Sequence[str],
     dest: Path,
     *,
-    sha256: str | None = None,
+    checksum: str | None = None,
     retries: int = 3,
     backoff_seconds: float = 1.0,
     timeout: float = 30.0,
@@ -64,7 +72,7 @@ def download(
     Each mirror is tried ``retries`` times with a growing pause. A file whose checksum does not
     match counts as a failed attempt and is never kept.
     """
-    if dest.exists() and (sha256 is None or sha256_of(dest) == sha256):
+    if dest.exists() and verify(dest, checksum):
         return dest
     if offline():
         raise DownloadError(f"{dest.name} is not cached and MLCOURSE_OFFLINE is set")
@@ -77,8 +85,8 @@ def download(
             temp = Path(temp_name)
             try:
                 fetch(url, temp, timeout)
-                if sha256 is not None and (actual := sha256_of(temp)) != sha256:
-                    raise DownloadError(f"checksum mismatch (got {actual[:12]}…)")
+                if not verify(temp, checksum):
+                    raise DownloadError(f"checksum mismatch for {url}")
                 shutil.move(temp, dest)  # atomic on one file system
                 return dest
             except Exception as error:  # noqa: BLE001  (any failure means: try again, then fall back)
