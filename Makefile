@@ -3,7 +3,7 @@
 # (re)built whenever pyproject.toml or constraints.txt change.
 VENV ?= .venv
 PYTHON ?= python3
-EXTRAS ?= dev
+EXTRAS ?= dev,serve
 PY := $(VENV)/bin/python
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="smoke mode for every lesson")
     run.add_argument("--json", action="store_true", help="end with one JSON summary line")
     commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
+    commands.add_parser("serve", add_help=False,
+                        help="serve a model bundle over REST and gRPC (stage 5a)")
     return parser
 
 
@@ -154,9 +156,25 @@ def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
     return EXIT_OK if passed else EXIT_FAILED
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def cmd_serve(argv: list[str]) -> int:
+    """Hand over to stage 5a's service, imported only now (it needs the ``serve`` extra)."""
     try:
+        serve = importlib.import_module("stage5a_integration.serve")
+    except ModuleNotFoundError as error:
+        raise UsageError(
+            f"serving needs {error.name!r}: install the extra with pip install -e '.[serve]'"
+        ) from None
+    return serve.main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.command == "serve":
+            return cmd_serve(rest)
         if args.command == "list":
             return cmd_list()
         if args.command == "doctor":
