@@ -1,0 +1,63 @@
+"""The guides stay true: quoted commands exist, translations keep the same structure."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from common.registry import STAGES
+from tests.conftest import PROJECT_ROOT
+
+SKIPPED_FOLDERS = {".venv", "runs", "node_modules", "data", "build"}
+GUIDES = sorted(p for p in PROJECT_ROOT.glob("**/README.md")
+                if not SKIPPED_FOLDERS & set(p.relative_to(PROJECT_ROOT).parts))
+MODULE_COMMAND = re.compile(r"python3? -m ([A-Za-z_][\w.]*)")
+HEADING = re.compile(r"^(#{1,6}) ", re.MULTILINE)
+
+
+def code_free(text: str) -> str:
+    """Markdown without fenced code blocks (a '#' comment in a shell block is not a heading)."""
+    return re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+
+
+def test_every_stage_has_both_guides():
+    for stage in STAGES:
+        folder = PROJECT_ROOT / stage.package
+        assert (folder / "README.md").exists(), stage.package
+        assert (folder / "README.ru.md").exists(), stage.package
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_quoted_modules_exist(guide: Path):
+    texts = [guide.read_text(encoding="utf-8")]
+    translation = guide.with_name("README.ru.md")
+    if translation.exists():
+        texts.append(translation.read_text(encoding="utf-8"))
+    for text in texts:
+        for module in MODULE_COMMAND.findall(text):
+            if module in {"venv", "pip", "pytest"}:
+                continue
+            assert importlib.util.find_spec(module) is not None, f"{guide}: no module {module}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_translation_has_the_same_sections(guide: Path):
+    translation = guide.with_name("README.ru.md")
+    assert translation.exists(), f"{translation} is missing"
+    english = HEADING.findall(code_free(guide.read_text(encoding="utf-8")))
+    russian = HEADING.findall(code_free(translation.read_text(encoding="utf-8")))
+    assert english == russian, f"{guide.parent.name}: heading levels differ"
+
+
+def test_every_registered_lesson_has_the_lesson_interface():
+    for stage in STAGES:
+        for lesson in stage.lessons:
+            module = importlib.import_module(stage.module(lesson))
+            for name in ("build_parser", "run", "main"):
+                assert callable(getattr(module, name, None)), f"{module.__name__}.{name}"
+            help_text = module.build_parser().format_help()
+            assert "--quick" in help_text and "--json" in help_text and "--seed" in help_text
