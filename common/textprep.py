@@ -1,0 +1,346 @@
+"""Text preprocessing as data: a JSON spec that turns a raw string into model input ids.
+
+Everything between a raw string and the ids a text model sees is fixed by a :class:`TextSpec`,
+saved as JSON beside the model with test vectors (input string → expected ids). The PyTorch side
+(stage 3 training, stage 4 bundles) and the torch-free runtime (``common.runtime``: the service,
+the offline app) both encode through :class:`TextEncoder`, so there is one implementation; a
+runtime in another language reproduces it from the spec and checks itself on the test vectors.
+
+The steps, in order, each portable to JavaScript and Swift:
+
+1. **Normalise**: Unicode ``normalization`` form (``"NFKC"``: full-width ``Ｆｒｅｅ`` → ``Free``,
+   ligatures split). Python ``unicodedata.normalize``, JS ``s.normalize("NFKC")``, Swift
+   ``precomposedStringWithCompatibilityMapping``.
+2. **Case**: ``case = "lower"`` is the Unicode default lowercase mapping: Python ``str.lower()``,
+   JS ``toLowerCase()``, Swift ``lowercased()``. (Full case folding, ``str.casefold()``, has no
+   JavaScript equivalent and maps ``ß`` → ``ss``, so it is not offered.)
+3. **Tokens**: maximal runs of characters matching ``token_pattern``, a single character class of
+   Unicode general categories and literal characters followed by ``+``, e.g. ``[\\p{L}\\p{N}]+``
+   (letters and digits, any script). The same string is a valid regex in JavaScript
+   (``new RegExp(p, "gu")``), Swift (``NSRegularExpression``/ICU) and Python's ``regex`` package.
+   Python's built-in ``re`` lacks ``\\p{..}``, so here the class is parsed and matched by
+   ``unicodedata.category``; characters are Unicode code points (in JS iterate with
+   ``Array.from``, never UTF-16 units).
+4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
+   the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
+5. **Character n-gram ids** (fastText's trick for unseen and misspelt words): each token is
+   wrapped as ``<token>``; every n-gram of code points for n in ``ngram_sizes`` is hashed with
+   32-bit FNV-1a over its UTF-8 bytes (never Python's salted ``hash()``) into ``buckets``
+   buckets; id = 1 + hash mod buckets, so 0 stays the padding id.
+6. **Truncate** to the first ``max_words`` word ids and the first ``max_ngrams`` n-gram ids;
+   **pad** a batch with 0 to its longest row (at least one column, so an empty string still has a
+   row of padding).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+SPEC_FORMAT = "ml-roadmap/text-spec"
+SPEC_VERSION = 1
+NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
+CASE_MODES = ("lower", "none")
+HASHES = ("fnv1a32",)
+TRUNCATIONS = ("head",)
+DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+"
+FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
+_CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|([^\\\[\]\-^])")
+
+# Strings every spec's test vectors cover: English, Russian, empty, whitespace only, case and
+# spacing variants, full-width and ligature forms (NFKC), digits, symbols, emoji, a long text.
+STANDARD_TEST_TEXTS = (
+    "Hello world",
+    "HELLO   World!!",
+    "",
+    "   \t\n ",
+    "Привет, как дела?",
+    "ПРИВЕТ мир",
+    "Ｆｒｅｅ ｅｎｔｒｙ ﬁnal",
+    "Straße, café, naïve",
+    "Call 09061701461 now to claim £900!",
+    "ok 👍 see u at 5:30",
+    "zxqvbnm-unseen words",
+    "Ёлки-палки, ещё 2 часа",
+    " ".join(["long"] * 300),
+)
+
+
+class SpecError(ValueError):
+    """A spec or test-vector file that cannot be used (unknown format, bad field, mismatch)."""
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """The full description of raw text → word ids and hashed character n-gram ids.
+
+    Build one from training texts with :func:`build_spec`; save with :func:`save_spec`.
+    """
+
+    vocabulary: tuple[str, ...] = (PAD, UNK)
+    normalization: str = "NFKC"
+    case: str = "lower"
+    token_pattern: str = DEFAULT_TOKEN_PATTERN
+    min_freq: int = 1
+    ngram_sizes: tuple[int, ...] = (2, 3, 4, 5)
+    ngram_boundary: tuple[str, str] = ("<", ">")
+    hash: str = "fnv1a32"
+    buckets: int = 1 << 16
+    max_words: int = 128
+    max_ngrams: int = 1024
+    truncation: str = "head"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if tuple(self.vocabulary[:2]) != (PAD, UNK):
+            problems.append(f"vocabulary must start with {PAD!r}, {UNK!r}")
+        if len(set(self.vocabulary)) != len(self.vocabulary):
+            problems.append("vocabulary has repeated entries")
+        if self.normalization not in NORMALIZATION_FORMS:
+            problems.append(f"normalization must be one of {NORMALIZATION_FORMS}")
+        if self.case not in CASE_MODES:
+            problems.append(f"case must be one of {CASE_MODES}")
+        if self.hash not in HASHES:
+            problems.append(f"hash must be one of {HASHES}")
+        if self.truncation not in TRUNCATIONS:
+            problems.append(f"truncation must be one of {TRUNCATIONS}")
+        if any(n < 1 for n in self.ngram_sizes):
+            problems.append("ngram sizes must be >= 1")
+        if self.buckets < 1 or self.max_words < 1 or self.max_ngrams < 1 or self.min_freq < 1:
+            problems.append("buckets, max_words, max_ngrams and min_freq must be >= 1")
+        if problems:
+            raise SpecError("; ".join(problems))
+        parse_token_pattern(self.token_pattern)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocabulary)
+
+    @property
+    def ngram_rows(self) -> int:
+        """Rows an n-gram embedding table needs: every bucket plus the padding id 0."""
+        return self.buckets + 1
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["vocabulary"] = list(self.vocabulary)
+        data["ngram_sizes"] = list(self.ngram_sizes)
+        data["ngram_boundary"] = list(self.ngram_boundary)
+        return {"format": SPEC_FORMAT, "version": SPEC_VERSION, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TextSpec:
+        if data.get("format") != SPEC_FORMAT or data.get("version") != SPEC_VERSION:
+            raise SpecError(f"not a {SPEC_FORMAT} v{SPEC_VERSION} document")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known - {"format", "version"}
+        if unknown:
+            raise SpecError(f"unknown spec fields: {', '.join(sorted(unknown))}")
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("vocabulary", "ngram_sizes", "ngram_boundary"):
+            if name in values:
+                values[name] = tuple(values[name])
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise SpecError(str(error)) from None
+
+
+def build_spec(texts: Iterable[str], *, min_freq: int = 2, max_vocab: int | None = None,
+               **options: Any) -> TextSpec:
+    """A spec whose vocabulary holds the words of ``texts`` seen at least ``min_freq`` times.
+
+    ``options`` set the other :class:`TextSpec` fields (``ngram_sizes``, ``buckets``, ...);
+    ``max_vocab`` caps the vocabulary (the special tokens included).
+    """
+    draft = TextSpec(min_freq=min_freq, **options)  # validates the options first
+    encoder = TextEncoder(draft)
+    counts = Counter(token for text in texts for token in encoder.tokens(text))
+    words = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
+    if max_vocab is not None:
+        words = words[: max(0, max_vocab - 2)]
+    return replace(draft, vocabulary=(PAD, UNK, *words))
+
+
+def parse_token_pattern(pattern: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Split ``[\\p{L}\\p{N}_]+``-style patterns into (general categories, literal characters).
+
+    Only this portable subset is accepted: one character class, no ranges or negation, then ``+``.
+    """
+    if not (pattern.startswith("[") and pattern.endswith("]+")) or len(pattern) < 4:
+        raise SpecError(f"token pattern must look like [\\p{{L}}\\p{{N}}]+, got {pattern!r}")
+    body, position = pattern[1:-2], 0
+    categories, literals = set(), set()
+    while position < len(body):
+        item = _CLASS_ITEM.match(body, position)
+        if item is None:
+            raise SpecError(f"unsupported token pattern {pattern!r} near {body[position:]!r}")
+        if item.group(1):
+            categories.add(item.group(1))
+        else:
+            literals.add(item.group(2))
+        position = item.end()
+    return frozenset(categories), frozenset(literals)
+
+
+def fnv1a32(data: bytes) -> int:
+    """32-bit FNV-1a: tiny, fast and identical in every language (unlike Python's ``hash``)."""
+    value = FNV_OFFSET
+    for byte in data:
+        value = ((value ^ byte) * FNV_PRIME) & 0xFFFFFFFF
+    return value
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One text's model inputs (before padding)."""
+
+    word_ids: list[int]
+    ngram_ids: list[int]
+
+
+class TextEncoder:
+    """Applies a :class:`TextSpec`: normalise → tokens → word ids and hashed n-gram ids."""
+
+    def __init__(self, spec: TextSpec) -> None:
+        self.spec = spec
+        self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
+        categories, literals = parse_token_pattern(spec.token_pattern)
+        self._categories, self._literals = categories, literals
+        # Per-instance caches: words and n-grams repeat heavily across messages.
+        self._token_char = lru_cache(maxsize=1 << 16)(self._is_token_char)
+        self._ngrams_of = lru_cache(maxsize=1 << 18)(self._word_ngram_ids)
+
+    def normalize(self, text: str) -> str:
+        if self.spec.normalization != "none":
+            text = unicodedata.normalize(self.spec.normalization, text)
+        return text.lower() if self.spec.case == "lower" else text
+
+    def _is_token_char(self, char: str) -> bool:
+        category = unicodedata.category(char)
+        return (char in self._literals or category in self._categories
+                or category[0] in self._categories)
+
+    def tokens(self, text: str) -> list[str]:
+        """Maximal runs of token characters in the normalised text, in order."""
+        found, run = [], []
+        for char in self.normalize(text):
+            if self._token_char(char):
+                run.append(char)
+            elif run:
+                found.append("".join(run))
+                run = []
+        if run:
+            found.append("".join(run))
+        return found
+
+    def ngrams(self, token: str) -> list[str]:
+        """Character n-grams of one token, with boundary marks, shortest n first."""
+        start, end = self.spec.ngram_boundary
+        marked = f"{start}{token}{end}"
+        return [marked[i : i + n] for n in self.spec.ngram_sizes
+                for i in range(len(marked) - n + 1)]
+
+    def _word_ngram_ids(self, token: str) -> tuple[int, ...]:
+        buckets = self.spec.buckets
+        return tuple(1 + fnv1a32(g.encode("utf-8")) % buckets for g in self.ngrams(token))
+
+    def encode(self, text: str) -> Encoded:
+        tokens = self.tokens(text)
+        word_ids = [self.word_to_id.get(token, UNK_ID) for token in tokens[: self.spec.max_words]]
+        ngram_ids: list[int] = []
+        for token in tokens:
+            if len(ngram_ids) >= self.spec.max_ngrams:
+                break
+            ngram_ids.extend(self._ngrams_of(token))
+        return Encoded(word_ids, ngram_ids[: self.spec.max_ngrams])
+
+    def decode(self, word_ids: Sequence[int]) -> str:
+        """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""
+        vocabulary = self.spec.vocabulary
+        return " ".join(vocabulary[i] if 0 <= i < len(vocabulary) else UNK
+                        for i in word_ids if i != PAD_ID)
+
+    def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(word_ids, ngram_ids)`` as int64 arrays ``[batch, longest]``, padded with 0."""
+        encoded = [self.encode(text) for text in texts]
+        return (pad_ids([e.word_ids for e in encoded]), pad_ids([e.ngram_ids for e in encoded]))
+
+
+def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide."""
+    width = max([1, *(len(row) for row in rows)])
+    out = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    for index, row in enumerate(rows):
+        out[index, : len(row)] = row
+    return out
+
+
+def save_spec(spec: TextSpec, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec.to_json(), ensure_ascii=False, indent=1) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def load_spec(path: Path) -> TextSpec:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SpecError(f"cannot read the text spec {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path} is not a text spec (expected a JSON object)")
+    return TextSpec.from_json(data)
+
+
+def test_vectors_path(spec_path: Path) -> Path:
+    """Where the test vectors of a spec live: ``spec.json`` → ``spec.vectors.json``."""
+    return spec_path.with_name(f"{spec_path.stem}.vectors.json")
+
+
+def make_test_vectors(encoder: TextEncoder, texts: Iterable[str]) -> list[dict[str, Any]]:
+    """Input → every intermediate a port needs to check itself against, step by step."""
+    vectors = []
+    for text in texts:
+        encoded = encoder.encode(text)
+        vectors.append({"text": text, "normalized": encoder.normalize(text),
+                        "tokens": encoder.tokens(text), "word_ids": encoded.word_ids,
+                        "ngram_ids": encoded.ngram_ids})
+    return vectors
+
+
+def save_spec_with_vectors(spec: TextSpec, path: Path,
+                           extra_texts: Iterable[str] = ()) -> tuple[Path, Path]:
+    """Write the spec and, beside it, test vectors for the standard strings plus ``extra_texts``."""
+    save_spec(spec, path)
+    vectors = make_test_vectors(TextEncoder(spec), [*STANDARD_TEST_TEXTS, *extra_texts])
+    target = test_vectors_path(path)
+    target.write_text(json.dumps({"format": f"{SPEC_FORMAT}-vectors", "vectors": vectors},
+                                 ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path, target
+
+
+def check_test_vectors(encoder: TextEncoder, path: Path) -> list[str]:
+    """The inputs whose encoding differs from the stored vectors (empty when all reproduce)."""
+    try:
+        vectors = json.loads(Path(path).read_text(encoding="utf-8"))["vectors"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise SpecError(f"cannot read test vectors {path}: {error}") from None
+    failed = []
+    for vector in vectors:
+        encoded = encoder.encode(vector["text"])
+        if (encoded.word_ids != vector["word_ids"] or encoded.ngram_ids != vector["ngram_ids"]
+                or encoder.tokens(vector["text"]) != vector["tokens"]):
+            failed.append(vector["text"])
+    return failed
