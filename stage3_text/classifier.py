@@ -1,0 +1,169 @@
+"""A fastText-style text classifier built only from ops every exporter handles.
+
+Two ``nn.Embedding`` tables (padding id 0): one for word ids, one for hashed character n-gram ids
+(``common.textprep``). Each table is averaged over the real (non-padding) positions — masked mean
+pooling — the two averages are concatenated, and a linear layer (or a small MLP) gives one logit
+per class. No ``nn.EmbeddingBag``: it does not survive ExecuTorch, Core ML or torchao, and turns
+into a ``Loop`` in ONNX; an embedding lookup plus a masked mean is the same maths in plain ops.
+
+Any number of classes: stage 4 reuses :class:`ClassifierConfig`, :class:`TextClassifier` and
+:func:`train_classifier` for its multi-class bundles (the config is plain data for a manifest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.textprep import PAD_ID, TextEncoder, TextSpec
+from common.training import EpochRecord, History, TensorBatches, evaluate, fit
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The architecture, as data: enough to rebuild the model before loading its weights."""
+
+    vocab_size: int  # rows of the word table (the spec's vocabulary, <pad> and <unk> included)
+    ngram_rows: int  # rows of the n-gram table: the spec's buckets + 1 (padding)
+    num_classes: int
+    embed_dim: int = 64
+    hidden_dim: int = 0  # 0: a linear head on the pooled vectors; > 0: one ReLU hidden layer
+    dropout: float = 0.2
+
+    @classmethod
+    def for_spec(cls, spec: TextSpec, num_classes: int, **options: Any) -> ClassifierConfig:
+        return cls(spec.vocab_size, spec.ngram_rows, num_classes, **options)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClassifierConfig:
+        return cls(**data)
+
+
+def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Mean of ``vectors[b, t]`` over positions whose id is not padding; 0 for an all-pad row.
+
+    ``[batch, time, dim]`` → ``[batch, dim]``; a multiply, a sum and a divide: every exporter's ops.
+    """
+    mask = (ids != PAD_ID).unsqueeze(-1).to(vectors.dtype)
+    return (vectors * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+class TextClassifier(nn.Module):
+    """``(word_ids [B, Tw], ngram_ids [B, Tn]) → logits [B, num_classes]``."""
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.word_embedding = nn.Embedding(config.vocab_size, config.embed_dim,
+                                           padding_idx=PAD_ID)
+        self.ngram_embedding = nn.Embedding(config.ngram_rows, config.embed_dim,
+                                            padding_idx=PAD_ID)
+        pooled = 2 * config.embed_dim
+        if config.hidden_dim:
+            self.head: nn.Module = nn.Sequential(
+                nn.Dropout(config.dropout), nn.Linear(pooled, config.hidden_dim), nn.ReLU(),
+                nn.Dropout(config.dropout), nn.Linear(config.hidden_dim, config.num_classes))
+        else:
+            self.head = nn.Sequential(nn.Dropout(config.dropout),
+                                      nn.Linear(pooled, config.num_classes))
+
+    def forward(self, word_ids: torch.Tensor, ngram_ids: torch.Tensor) -> torch.Tensor:
+        words = masked_mean(self.word_embedding(word_ids), word_ids)
+        ngrams = masked_mean(self.ngram_embedding(ngram_ids), ngram_ids)
+        return self.head(torch.cat([words, ngrams], dim=1))
+
+    def init_word_vectors(self, vectors: torch.Tensor) -> None:
+        """Start the word table from pre-trained vectors (e.g. word2vec), one row per word id."""
+        if vectors.shape != self.word_embedding.weight.shape:
+            raise ValueError(f"word vectors {tuple(vectors.shape)} do not fit the table "
+                             f"{tuple(self.word_embedding.weight.shape)}")
+        with torch.no_grad():
+            self.word_embedding.weight.copy_(vectors)
+            self.word_embedding.weight[PAD_ID].zero_()
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How to train: Adam, mini-batches, early stopping on the validation loss."""
+
+    epochs: int = 40
+    lr: float = 5e-3
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    patience: int = 5  # epochs without a better validation loss before stopping
+    balanced: bool = True  # weight classes by n / (k · count): the rare class counts as much
+
+
+def encode_tensors(encoder: TextEncoder, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
+    """Texts → padded ``(word_ids, ngram_ids)`` int64 tensors, via the one shared encoder."""
+    words, ngrams = encoder.encode_batch(list(texts))
+    return torch.from_numpy(words), torch.from_numpy(ngrams)
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
+    """``n / (k · count_c)`` per class (scikit-learn's "balanced"): 1.0 everywhere when balanced."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
+    if (counts == 0).any():
+        missing = int(np.flatnonzero(counts == 0)[0])
+        raise ValueError(f"class {missing} has no training examples")
+    return torch.tensor(len(labels) / (num_classes * counts), dtype=torch.float32)
+
+
+def train_classifier(
+    model: TextClassifier,
+    encoder: TextEncoder,
+    train: tuple[Sequence[str], Sequence[int]],
+    val: tuple[Sequence[str], Sequence[int]],
+    config: TrainingConfig,
+    *,
+    generator: torch.Generator,
+    device: torch.device,
+    progress: bool = True,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> History:
+    """Fit ``model`` on ``(texts, label ids)`` through :func:`common.training.fit`.
+
+    Class-weighted cross-entropy, Adam, early stopping on the validation loss (the best epoch's
+    weights are restored). The validation set chooses when to stop; the test set never enters.
+    """
+    weights = class_weights(train[1], model.config.num_classes) if config.balanced else None
+    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    train_batches = TensorBatches(*encode_tensors(encoder, train[0]), _targets(train[1]),
+                                  batch_size=config.batch_size, shuffle=True, generator=generator)
+    val_batches = TensorBatches(*encode_tensors(encoder, val[0]), _targets(val[1]),
+                                batch_size=512)
+    return fit(model, loss_fn, optimizer, train_batches, epochs=config.epochs, device=device,
+               val_batches=val_batches, patience=config.patience, progress=progress,
+               desc="classifier", on_epoch=on_epoch)
+
+
+def _targets(labels: Sequence[int]) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(labels, dtype=np.int64))
+
+
+def predict_proba(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str], *,
+                  device: torch.device | None = None, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities ``[len(texts), num_classes]`` (softmax of the logits)."""
+    device = device or next(model.parameters()).device
+    batches = TensorBatches(*encode_tensors(encoder, texts), batch_size=batch_size)
+    model.eval()
+    with torch.no_grad():
+        logits = [model(words.to(device), ngrams.to(device)).cpu() for words, ngrams in batches]
+    return torch.softmax(torch.cat(logits), dim=1).numpy()
+
+
+def mean_loss(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str],
+              labels: Sequence[int], *, device: torch.device) -> float:
+    """Plain (unweighted) cross-entropy of ``model`` on ``texts``: the lesson's loss figure."""
+    batches = TensorBatches(*encode_tensors(encoder, texts), _targets(labels), batch_size=512)
+    return evaluate(model, nn.CrossEntropyLoss(), batches, device).loss
