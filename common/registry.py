@@ -32,7 +32,10 @@ STAGES: tuple[Stage, ...] = (
         Lesson("autograd_tour", "Autograd on a scalar graph: backprop by hand vs backward()"),
         Lesson("manual_gradients", "Gradients and steps by hand, zero_grad, learning rates"),
     )),
-    Stage("2", "stage2_layers", "Layers, activations, gradients; an MLP on MNIST"),
+    Stage("2", "stage2_layers", "Layers, activations, gradients; an MLP on MNIST", (
+        Lesson("layers_tour", "Layers, activations and their slopes, non-linearity, gradient flow"),
+        Lesson("mlp_mnist", "A Linear+ReLU MLP on MNIST (offline: real digits resized to 28x28)"),
+    )),
     Stage("3", "stage3_text", "Text: tokens, embeddings, word2vec; an SMS spam classifier"),
     Stage("4", "stage4_own_data", "Your own data: a pipeline, metrics and a model bundle"),
     Stage("5a", "stage5a_integration", "Integration: export, REST/gRPC service, app, benchmark"),
