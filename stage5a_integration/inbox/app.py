@@ -1,0 +1,100 @@
+"""The inbox's web pages (FastAPI + Jinja2): the message list with a form and a CSV upload, and
+the analytics view. New messages are stored first and labelled right after by the service; if
+the service is down they wait, shown as "pending", until "Label pending" succeeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from stage5a_integration.inbox.client import ServiceClient, ServiceError
+from stage5a_integration.inbox.store import InboxStore, Labelled, NewMessage, read_csv
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def label_pending(store: InboxStore, client: ServiceClient) -> str:
+    """Ask the service for every message without a label; returns a line for the page."""
+    pending = store.unlabelled()
+    if not pending:
+        return "no message waits for a label"
+    try:
+        labels = client.classify([message.text for message in pending])
+    except ServiceError as error:
+        return f"{len(pending)} messages wait for labels: {error}"
+    store.set_labels(Labelled(m.id, x.label, x.probability, x.model_version)
+                     for m, x in zip(pending, labels, strict=True))
+    return f"labelled {len(pending)} messages"
+
+
+def flagged_label(client: ServiceClient) -> str | None:
+    """The label whose share the analytics plot: the model's positive label, else "spam"."""
+    try:
+        model = client.model
+    except ServiceError:
+        return None
+    if model.get("positive_label"):
+        return model["positive_label"]
+    return "spam" if "spam" in model["labels"] else None
+
+
+def create_inbox_app(store: InboxStore, client: ServiceClient) -> FastAPI:
+    app = FastAPI(title="Support inbox", docs_url=None, redoc_url=None)
+    templates = Jinja2Templates(directory=TEMPLATES)
+
+    def back_home(notice: str) -> RedirectResponse:
+        return RedirectResponse("/?" + urlencode({"notice": notice}), status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    def messages_page(request: Request, label: str | None = None,
+                      notice: str | None = None) -> Any:
+        return templates.TemplateResponse(request, "messages.html", {
+            "messages": store.latest(label=label), "counts": store.label_counts(),
+            "selected": label, "notice": notice,
+        })
+
+    @app.post("/messages")
+    def add_message(text: Annotated[str, Form()] = "",
+                    sender: Annotated[str, Form()] = "") -> RedirectResponse:
+        if not text.strip():
+            return back_home("the message is empty: nothing was added")
+        store.add([NewMessage(text.strip(), sender.strip())])
+        return back_home("added 1 message; " + label_pending(store, client))
+
+    @app.post("/import")
+    def import_csv(file: Annotated[UploadFile, File()]) -> RedirectResponse:
+        data = file.file.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            return back_home(f"the file is over {MAX_UPLOAD_BYTES // 2**20} MiB: not imported")
+        try:
+            parsed = read_csv(data)
+        except ValueError as error:
+            return back_home(f"not imported: {error}")
+        store.add(parsed.messages)
+        return back_home(f"{file.filename}: {parsed.summary()}; " + label_pending(store, client))
+
+    @app.post("/label-pending")
+    def relabel() -> RedirectResponse:
+        return back_home(label_pending(store, client))
+
+    @app.get("/analytics", response_class=HTMLResponse)
+    def analytics(request: Request) -> Any:
+        flagged = flagged_label(client)
+        counts = store.label_counts()
+        return templates.TemplateResponse(request, "analytics.html", {
+            "counts": counts, "total": sum(counts.values()), "flagged": flagged,
+            "days": store.share_by_day(flagged) if flagged else [],
+        })
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
