@@ -1,4 +1,4 @@
-"""Text preprocessing as data: a JSON spec that turns a raw string into model input ids.
+r"""Text preprocessing as data: a JSON spec that turns a raw string into model input ids.
 
 Everything between a raw string and the ids a text model sees is fixed by a :class:`TextSpec`,
 saved as JSON beside the model with test vectors (input string → expected ids). The PyTorch side
@@ -14,13 +14,15 @@ The steps, in order, each portable to JavaScript and Swift:
 2. **Case**: ``case = "lower"`` is the Unicode default lowercase mapping: Python ``str.lower()``,
    JS ``toLowerCase()``, Swift ``lowercased()``. (Full case folding, ``str.casefold()``, has no
    JavaScript equivalent and maps ``ß`` → ``ss``, so it is not offered.)
-3. **Tokens**: maximal runs of characters matching ``token_pattern``, a single character class of
-   Unicode general categories and literal characters followed by ``+``, e.g. ``[\\p{L}\\p{N}]+``
-   (letters and digits, any script). The same string is a valid regex in JavaScript
-   (``new RegExp(p, "gu")``), Swift (``NSRegularExpression``/ICU) and Python's ``regex`` package.
-   Python's built-in ``re`` lacks ``\\p{..}``, so here the class is parsed and matched by
-   ``unicodedata.category``; characters are Unicode code points (in JS iterate with
-   ``Array.from``, never UTF-16 units).
+3. **Tokens**: the matches, left to right, of ``token_pattern``: one or more alternatives joined
+   by ``|``, each a character class of Unicode general categories and literal characters, either
+   repeated (``+``: a maximal run) or alone (one character). The default
+   ``[\p{L}\p{N}]+|[\p{P}\p{S}]`` makes runs of letters and digits (any script) words and
+   every punctuation mark or symbol (``!``, ``£``, an emoji) a token of its own. The same string
+   is a valid regex with the same matches in JavaScript (``new RegExp(p, "gu")``), Swift
+   (``NSRegularExpression``/ICU) and Python's ``regex`` package. Python's built-in ``re`` lacks
+   ``\p{..}``, so here the pattern is parsed and matched by ``unicodedata.category``; characters
+   are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
 5. **Character n-gram ids** (fastText's trick for unseen and misspelt words): each token is
@@ -54,9 +56,10 @@ NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
 CASE_MODES = ("lower", "none")
 HASHES = ("fnv1a32",)
 TRUNCATIONS = ("head",)
-DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+"
+DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
-_CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|([^\\\[\]\-^])")
+_ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
+_CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
 
 # Strings every spec's test vectors cover: English, Russian, empty, whitespace only, case and
 # spacing variants, full-width and ligature forms (NFKC), digits, symbols, emoji, a long text.
@@ -173,25 +176,42 @@ def build_spec(texts: Iterable[str], *, min_freq: int = 2, max_vocab: int | None
     return replace(draft, vocabulary=(PAD, UNK, *words))
 
 
-def parse_token_pattern(pattern: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Split ``[\\p{L}\\p{N}_]+``-style patterns into (general categories, literal characters).
+@dataclass(frozen=True)
+class CharClass:
+    """One alternative of a token pattern: a set of general categories and literal characters."""
 
-    Only this portable subset is accepted: one character class, no ranges or negation, then ``+``.
+    categories: frozenset[str]
+    literals: frozenset[str]
+    repeat: bool  # "+": a maximal run; otherwise one character
+
+    def __contains__(self, char: str) -> bool:
+        category = unicodedata.category(char)
+        return char in self.literals or category in self.categories or (
+            category[0] in self.categories)
+
+
+def parse_token_pattern(pattern: str) -> tuple[CharClass, ...]:
+    """Parse ``[\\p{L}\\p{N}]+|[\\p{P}\\p{S}]``-style patterns into their alternatives.
+
+    Only this portable subset is accepted: classes of ``\\p{X}``/``\\p{Xy}`` and plain
+    characters (no ranges, negation or escapes), each optionally followed by ``+``, joined by ``|``.
     """
-    if not (pattern.startswith("[") and pattern.endswith("]+")) or len(pattern) < 4:
-        raise SpecError(f"token pattern must look like [\\p{{L}}\\p{{N}}]+, got {pattern!r}")
-    body, position = pattern[1:-2], 0
-    categories, literals = set(), set()
-    while position < len(body):
-        item = _CLASS_ITEM.match(body, position)
-        if item is None:
-            raise SpecError(f"unsupported token pattern {pattern!r} near {body[position:]!r}")
-        if item.group(1):
-            categories.add(item.group(1))
-        else:
-            literals.add(item.group(2))
-        position = item.end()
-    return frozenset(categories), frozenset(literals)
+    alternatives, position = [], 0
+    while True:
+        match = _ALTERNATIVE.match(pattern, position)
+        if match is None:
+            raise SpecError(f"unsupported token pattern {pattern!r} at {pattern[position:]!r}; "
+                            "expected classes like [\\p{L}\\p{N}]+ joined by |")
+        items = [m.groups() for m in _CLASS_ITEM.finditer(match.group(1))]
+        alternatives.append(CharClass(frozenset(c for c, _ in items if c),
+                                      frozenset(lit for c, lit in items if not c),
+                                      repeat=match.group(2) == "+"))
+        position = match.end()
+        if position == len(pattern):
+            return tuple(alternatives)
+        if pattern[position] != "|":
+            raise SpecError(f"unsupported token pattern {pattern!r} at {pattern[position:]!r}")
+        position += 1
 
 
 def fnv1a32(data: bytes) -> int:
@@ -216,10 +236,9 @@ class TextEncoder:
     def __init__(self, spec: TextSpec) -> None:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
-        categories, literals = parse_token_pattern(spec.token_pattern)
-        self._categories, self._literals = categories, literals
-        # Per-instance caches: words and n-grams repeat heavily across messages.
-        self._token_char = lru_cache(maxsize=1 << 16)(self._is_token_char)
+        self._alternatives = parse_token_pattern(spec.token_pattern)
+        # Per-instance caches: characters, words and n-grams repeat heavily across messages.
+        self._alternative_of = lru_cache(maxsize=1 << 16)(self._first_alternative)
         self._ngrams_of = lru_cache(maxsize=1 << 18)(self._word_ngram_ids)
 
     def normalize(self, text: str) -> str:
@@ -227,22 +246,24 @@ class TextEncoder:
             text = unicodedata.normalize(self.spec.normalization, text)
         return text.lower() if self.spec.case == "lower" else text
 
-    def _is_token_char(self, char: str) -> bool:
-        category = unicodedata.category(char)
-        return (char in self._literals or category in self._categories
-                or category[0] in self._categories)
+    def _first_alternative(self, char: str) -> CharClass | None:
+        return next((alt for alt in self._alternatives if char in alt), None)
 
     def tokens(self, text: str) -> list[str]:
-        """Maximal runs of token characters in the normalised text, in order."""
-        found, run = [], []
-        for char in self.normalize(text):
-            if self._token_char(char):
-                run.append(char)
-            elif run:
-                found.append("".join(run))
-                run = []
-        if run:
-            found.append("".join(run))
+        """The pattern's matches in the normalised text, in order (regex leftmost-first)."""
+        text = self.normalize(text)
+        found, start, end = [], 0, len(text)
+        while start < end:
+            alternative = self._alternative_of(text[start])
+            if alternative is None:
+                start += 1
+                continue
+            stop = start + 1
+            if alternative.repeat:
+                while stop < end and text[stop] in alternative:
+                    stop += 1
+            found.append(text[start:stop])
+            start = stop
         return found
 
     def ngrams(self, token: str) -> list[str]:
