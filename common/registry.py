@@ -36,7 +36,12 @@ STAGES: tuple[Stage, ...] = (
         Lesson("layers_tour", "Layers, activations and their slopes, non-linearity, gradient flow"),
         Lesson("mlp_mnist", "A Linear+ReLU MLP on MNIST (offline: real digits resized to 28x28)"),
     )),
-    Stage("3", "stage3_text", "Text: tokens, embeddings, word2vec; an SMS spam classifier"),
+    Stage("3", "stage3_text", "Text: tokens, embeddings, word2vec; an SMS spam classifier", (
+        Lesson("tokens", "Text to tokens to ids: normalisation, vocabularies, padding, batches"),
+        Lesson("embeddings", "One-hot vs dense embeddings; nn.Embedding as one-hot × W"),
+        Lesson("word2vec", "Skip-gram with negative sampling on SMS text; nearest neighbours"),
+        Lesson("spam_classifier", "SMS spam: embeddings + n-gram hashing vs a TF-IDF baseline"),
+    )),
     Stage("4", "stage4_own_data", "Your own data: a pipeline, metrics and a model bundle"),
     Stage("5a", "stage5a_integration", "Integration: export, REST/gRPC service, app, benchmark"),
     Stage("5b", "stage5b_on_device", "On device: quantization, pruning, mobile formats"),
