@@ -32,9 +32,10 @@ from common.paths import runs_dir
 from common.plots import save_figure
 from common.seed import seed_everything
 from common.summary import LessonSummary
+from common.textprep import PAD_ID, UNK_ID
 
 STAGE, LESSON = "stage3_text", "embeddings"
-PAD_ID, FIRST_WORD_ID = 0, 2  # ids 0 and 1 are <pad> and <unk>, as in every vocabulary here
+FIRST_WORD_ID = UNK_ID + 1  # ids 0 and 1 are <pad> and <unk>, as in every vocabulary here
 FLOAT_BYTES = torch.finfo(torch.float32).bits // 8
 # Dense vectors written by hand, one made-up meaning per axis, to show what a dense space CAN
 # express. Nobody writes them by hand in practice: the next lesson (word2vec) learns them from text.
