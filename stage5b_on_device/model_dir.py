@@ -1,0 +1,103 @@
+"""The offline model directory: everything an app on a device needs, and nothing that needs torch.
+
+``python -m stage5b_on_device.export_mobile --out DIR`` writes it; the offline app
+(``python -m stage5b_on_device.offline_app --model-dir DIR``) and a phone app read it::
+
+    DIR/
+      model.json                  labels, positive label, threshold, file names (below), version
+      model.int8.ort              the model, int8, ORT format (what an app ships by default)
+      model.fp32.ort              the same model in fp32 (bigger; the reference)
+      preprocessing.json          the text spec (common.textprep): raw string → ids
+      preprocessing.vectors.json  its test vectors: a port checks itself against them at start
+      formats/                    the other formats (ExecuTorch .pte, TorchScript .ptl, Core ML
+                                  .mlpackage, TFLite .tflite) for the native apps in the guide
+
+Standard library, numpy and onnxruntime only (through :mod:`common.runtime`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.errors import UsageError
+from common.runtime import TextClassifierRuntime
+from common.textprep import SpecError, load_spec, test_vectors_path
+
+FORMAT, VERSION = "ml-roadmap/offline-model", 1
+MANIFEST = "model.json"
+MODELS = {"int8": "model.int8.ort", "fp32": "model.fp32.ort"}
+SPEC = "preprocessing.json"
+FORMATS_DIR = "formats"
+DEFAULT_THRESHOLD = 0.5  # used only to build the runtime when the model has no positive label
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The decision rule and the provenance of the model in a directory."""
+
+    labels: tuple[str, ...]
+    positive_label: str | None
+    threshold: float | None
+    model_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "labels": list(self.labels),
+                "positive_label": self.positive_label, "threshold": self.threshold,
+                "model_version": self.model_version, "models": MODELS, "spec": SPEC}
+
+
+def write_model_dir(root: Path, info: ModelInfo, spec_path: Path) -> Path:
+    """Start a model directory: ``model.json`` and the spec with its test vectors.
+
+    The ``.ort`` models go in by name (``root / MODELS[...]``) as the exporter makes them.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(spec_path, root / SPEC)
+    shutil.copyfile(test_vectors_path(spec_path), test_vectors_path(root / SPEC))
+    (root / MANIFEST).write_text(json.dumps(info.to_json(), ensure_ascii=False, indent=1) + "\n",
+                                 encoding="utf-8")
+    return root
+
+
+def read_model_info(root: Path) -> ModelInfo:
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise UsageError(f"{root} is not an offline model directory: it has no {MANIFEST} "
+                         "(make one with `python -m stage5b_on_device.export_mobile --out DIR`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UsageError(f"{path} is not an {FORMAT} manifest")
+    if data.get("version") != VERSION:
+        raise UsageError(f"{path}: version {data.get('version')} is not supported "
+                         f"(this code reads version {VERSION})")
+    try:
+        return ModelInfo(tuple(data["labels"]), data["positive_label"], data["threshold"],
+                         str(data["model_version"]))
+    except (KeyError, TypeError) as error:
+        raise UsageError(f"{path} lacks a field: {error}") from None
+
+
+def load_runtime(root: Path, precision: str = "int8") -> TextClassifierRuntime:
+    """The torch-free classifier of a model directory, its spec checked on its test vectors."""
+    root = Path(root)
+    info = read_model_info(root)
+    model = root / MODELS[precision]
+    if not model.is_file():
+        raise UsageError(f"{root} has no {MODELS[precision]}")
+    try:
+        runtime = TextClassifierRuntime(
+            load_spec(root / SPEC), model, info.labels, positive_label=info.positive_label,
+            threshold=DEFAULT_THRESHOLD if info.threshold is None else info.threshold)
+        runtime.verify(test_vectors_path(root / SPEC))
+    except SpecError as error:
+        raise UsageError(f"{root}: preprocessing unusable: {error}") from None
+    except ValueError as error:
+        raise UsageError(f"{root}: {error}") from None
+    return runtime
