@@ -87,8 +87,8 @@ def plot_activations(z: torch.Tensor, curves: dict[str, Curve], path: Path) -> P
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for name, curve in curves.items():
-        left.plot(z, curve.values, label=name)
-        right.plot(z, curve.slopes, label=name)
+        left.plot(z.numpy(), curve.values.numpy(), label=name)
+        right.plot(z.numpy(), curve.slopes.numpy(), label=name)
     left.set(title="activation f(z)", xlabel="z")
     right.set(title="derivative f'(z): how much gradient passes", xlabel="z")
     right.axhline(0.25, color="grey", linestyle=":", label="0.25 = sigmoid's best")
@@ -143,7 +143,7 @@ def plot_boundaries(models: dict[str, nn.Module], scores: dict[str, float], moon
     import matplotlib.pyplot as plt
 
     points = torch.cat([moons.train_x, moons.test_x])
-    labels = torch.cat([moons.train_y, moons.test_y])
+    labels = torch.cat([moons.train_y, moons.test_y]).numpy()
     low, high = points.min(dim=0).values - 0.5, points.max(dim=0).values + 0.5
     gx, gy = torch.meshgrid(torch.linspace(low[0], high[0], 200),
                             torch.linspace(low[1], high[1], 200), indexing="xy")
@@ -151,10 +151,11 @@ def plot_boundaries(models: dict[str, nn.Module], scores: dict[str, float], moon
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4))
     for ax, (name, model) in zip(axes, models.items(), strict=True):
         with torch.no_grad():
-            p_upper = model(grid).softmax(dim=1)[:, 1].reshape(gx.shape)
-        ax.contourf(gx, gy, p_upper, levels=20, cmap="RdBu_r", alpha=0.5)
-        ax.contour(gx, gy, p_upper, levels=[0.5], colors="k")
-        ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="RdBu_r", s=8, edgecolors="none")
+            p_upper = model(grid).softmax(dim=1)[:, 1].reshape(gx.shape).numpy()
+        ax.contourf(gx.numpy(), gy.numpy(), p_upper, levels=20, cmap="RdBu_r", alpha=0.5)
+        ax.contour(gx.numpy(), gy.numpy(), p_upper, levels=[0.5], colors="k")
+        ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), c=labels, cmap="RdBu_r", s=8,
+                   edgecolors="none")
         ax.set(title=f"{name}\ntest accuracy {scores[name]:.2f}", xticks=[], yticks=[])
     return save_figure(fig, path)
 

@@ -121,7 +121,7 @@ def plot_misclassified(images: torch.Tensor, true: torch.Tensor, predicted: torc
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, shown.tolist(), strict=False):
-        ax.imshow(images[index], cmap="gray_r")
+        ax.imshow(images[index].numpy(), cmap="gray_r")
         ax.set_title(f"{true[index].item()}→{predicted[index].item()}", fontsize=10)
     fig.suptitle(f"{len(wrong)} of {len(true)} test digits misclassified (true→predicted)")
     return save_figure(fig, path)
