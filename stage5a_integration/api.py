@@ -25,6 +25,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from stage5a_integration.batching import MicroBatcher
 from stage5a_integration.guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from stage5a_integration.monitoring import (
     CONTENT_TYPE,
@@ -48,9 +49,6 @@ from stage5a_integration.schemas import (
 
 API_KEY_ENV = "MLCOURSE_API_KEY"
 API_KEY_HEADER = "X-API-Key"
-# Up to this many texts are classified on the event loop itself: a thread hop costs more than
-# the model does for a few short texts. Larger batches go to a thread so the loop stays free.
-INLINE_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -93,6 +91,7 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
     metrics = ServiceMetrics()
     predict_request = predict_request_model(settings.max_items, predictor.max_text_chars)
     fixed_prediction = PredictionOut(label=predictor.labels[0], probability=1.0)
+    batcher = MicroBatcher(predictor.predict)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,11 +129,7 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
     @app.post("/predict", response_model=PredictResponse, dependencies=protected,
               responses={**BODY_ERRORS, **auth_errors}, summary="Classify texts")
     async def predict(request: predict_request) -> PredictResponse:  # type: ignore[valid-type]
-        texts = request.texts
-        if len(texts) <= INLINE_BATCH:
-            predictions = predictor.predict(texts)
-        else:
-            predictions = await run_in_threadpool(predictor.predict, texts)
+        predictions = await batcher.predict(request.texts)
         metrics.count_predictions(p.label for p in predictions)
         return PredictResponse(
             predictions=[PredictionOut(label=p.label, probability=p.probability)
