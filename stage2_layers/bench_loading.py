@@ -69,7 +69,14 @@ PATHS = {
 
 
 def thread_count(text: str) -> int:
-    return 0 if text.strip() == "0" else positive_int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a thread count, or 0 for torch's default, "
+                                         f"got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
-"""A tour of layers: what nn.Linear computes, activations and their slopes, why a non-linearity
-matters, and how gradients flow — or vanish — through a deep network.
+"""A tour of layers: nn.Linear, activations, why non-linearity matters, and gradient flow.
+
+What a layer computes, what activations do to it, and how gradients flow — or vanish — through a
+deep network.
 
 Four short experiments, each printed, plotted and checked:
   1. ``nn.Linear`` is ``x·Wᵀ + b``; the shapes through an MNIST MLP, layer by layer.

@@ -85,9 +85,13 @@ def download_mnist(root: Path) -> None:
 def _gunzip(source: Path, target: Path) -> None:
     """Unpack beside the target and rename at the end: an interruption leaves no half file."""
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(handle, "wb") as out, gzip.open(source, "rb") as packed:
-        shutil.copyfileobj(packed, out)
-    Path(temp_name).replace(target)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out, gzip.open(source, "rb") as packed:
+            shutil.copyfileobj(packed, out)
+        temp.replace(target)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def read_mnist(root: Path) -> DigitData:

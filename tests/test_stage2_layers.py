@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import struct
 from pathlib import Path
@@ -13,11 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from torch import nn
+from torchvision.datasets import MNIST
 
 from common import cli
 from common.paths import SHIPPED_DATA_DIR
 from common.summary import validate
-from stage2_layers import layers_tour, mlp_mnist
+from stage2_layers import layers_tour, mlp_mnist, mnist_data
 from stage2_layers.mlp import build_mlp, parse_hidden
 from stage2_layers.mnist_data import (
     FALLBACK_NAME,
@@ -196,6 +198,28 @@ def test_torchvision_reads_the_idx_fixture_exactly(idx_root):
     assert data.name == MNIST_NAME
     assert np.array_equal(data.train.images.numpy(), arrays["train-images-idx3-ubyte"])
     assert np.array_equal(data.test.labels.numpy(), arrays["t10k-labels-idx1-ubyte"])
+
+
+def test_download_tries_every_mirror_with_md5_and_unpacks(idx_root, tmp_path, monkeypatch):
+    source, arrays = idx_root
+    requests = []
+
+    def fake_download(urls, dest, *, checksum):
+        requests.append((dest.name, urls, checksum))
+        raw = (source / "MNIST" / "raw" / dest.name.removesuffix(".gz")).read_bytes()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(gzip.compress(raw))
+        return dest
+
+    monkeypatch.setattr(mnist_data, "download", fake_download)
+    data = mnist_data.load_digit_data(tmp_path)
+    assert data.name == MNIST_NAME
+    assert sorted(name for name, _, _ in requests) == sorted(name for name, _ in MNIST.resources)
+    for name, urls, checksum in requests:
+        assert urls == [mirror + name for mirror in MNIST.mirrors]
+        assert checksum == "md5:" + dict(MNIST.resources)[name]
+    assert np.array_equal(data.train.images.numpy(), arrays["train-images-idx3-ubyte"])
+    assert not [path for path in (tmp_path / "MNIST" / "raw").iterdir() if path.name[0] == "."]
 
 
 def test_mlp_reports_mnist_when_torchvision_read_the_files(idx_root, tmp_path, capsys):
