@@ -47,7 +47,11 @@ STAGES: tuple[Stage, ...] = (
         Lesson("export", "Export to ONNX and TorchScript, check parity, record in the bundle"),
         Lesson("business_case", "Hours and money saved, cost of errors, break-even"),
     )),
-    Stage("5b", "stage5b_on_device", "On device: quantization, pruning, mobile formats"),
+    Stage("5b", "stage5b_on_device", "On device: quantization, pruning, mobile formats", (
+        Lesson("quantize", "int8 with torchao and ONNX Runtime: size, latency, quality, agreement"),
+        Lesson("prune", "Magnitude pruning 30–90%, fine-tune, and why zeros only shrink gzip"),
+        Lesson("export_mobile", "ORT, ExecuTorch, TorchScript lite, Core ML, TFLite + offline app"),
+    )),
 )
 
 
