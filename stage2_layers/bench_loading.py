@@ -152,6 +152,41 @@ def timed_epoch(batches: Iterable[Batch], device: torch.device, seed: int) -> fl
     return time.perf_counter() - started
 
 
+def make_feeds(root: Path, n: int, device: torch.device,
+               generator: torch.Generator) -> tuple[dict[str, Iterable[Batch]], float]:
+    """The four ways to feed an epoch, and the one-off seconds the in-memory path needs first."""
+    train = read_mnist(root).train
+    if n > len(train):
+        raise UsageError(f"--images {n} is more than the {len(train)} images in {root}")
+    images, labels = train.images[:n], train.labels[:n]
+    mean, std = pixel_stats(images)
+    classic = classic_dataset(root, n, mean, std)
+    started = time.perf_counter()
+    x, y = normalise(images, mean, std).to(device), labels.to(device)
+    prepare_seconds = time.perf_counter() - started
+    in_memory = TensorBatches(x, y, batch_size=BATCH_SIZE, shuffle=True, generator=generator)
+    feeds: dict[str, Iterable[Batch]] = {
+        name: DataLoader(classic, batch_size=BATCH_SIZE, shuffle=True, num_workers=workers,
+                         generator=generator)
+        for name, workers in (("dataloader_workers0", 0), ("dataloader_workers2", 2))
+    }
+    feeds["in_memory"] = in_memory
+    feeds["compute_floor"] = list(in_memory)
+    return feeds, prepare_seconds
+
+
+def measure(feeds: dict[str, Iterable[Batch]], repeats: int, device: torch.device,
+            seed: int) -> dict[str, list[float]]:
+    """Seconds per epoch for each feed, ``repeats`` times."""
+    runs: dict[str, list[float]] = {name: [] for name in feeds}
+    with tqdm(total=repeats * len(feeds), desc=LESSON, unit="epoch", disable=None) as bar:
+        for _ in range(repeats):  # interleaved, so a busy moment hits every path alike
+            for name, batches in feeds.items():
+                runs[name].append(timed_epoch(batches, device, seed))
+                bar.update()
+    return runs
+
+
 def plot_medians(medians: dict[str, float], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -181,35 +216,11 @@ def run(args: argparse.Namespace) -> LessonSummary:
             print(f"no MNIST in {args.data_dir}: generating {n:,} MNIST-format images "
                   "from the offline digits (shifted, scaled, rotated)")
             write_generated(root, n, generator)
-        train = read_mnist(root).train
-        if n > len(train):
-            raise UsageError(f"--images {n} is more than the {len(train)} images in {root}")
-        images, labels = train.images[:n], train.labels[:n]
-        mean, std = pixel_stats(images)
-        classic = classic_dataset(root, n, mean, std)
-
-        started = time.perf_counter()
-        x, y = normalise(images, mean, std).to(device), labels.to(device)
-        prepare_seconds = time.perf_counter() - started
-        in_memory = TensorBatches(x, y, batch_size=BATCH_SIZE, shuffle=True, generator=generator)
-        premade = list(in_memory)
-        feeds = {
-            "dataloader_workers0": DataLoader(classic, batch_size=BATCH_SIZE, shuffle=True,
-                                              num_workers=0, generator=generator),
-            "dataloader_workers2": DataLoader(classic, batch_size=BATCH_SIZE, shuffle=True,
-                                              num_workers=2, generator=generator),
-            "in_memory": in_memory,
-            "compute_floor": premade,
-        }
+        feeds, prepare_seconds = make_feeds(root, n, device, generator)
         threads = torch.get_num_threads()
         print(f"dataset: {dataset}, {n:,} images, batch {BATCH_SIZE}, device {device}, "
               f"{threads} torch thread(s), {repeats} repeat(s)")
-        runs: dict[str, list[float]] = {name: [] for name in feeds}
-        with tqdm(total=repeats * len(feeds), desc=LESSON, unit="epoch", disable=None) as bar:
-            for _ in range(repeats):  # interleaved, so a busy moment hits every path alike
-                for name, batches in feeds.items():
-                    runs[name].append(timed_epoch(batches, device, args.seed))
-                    bar.update()
+        runs = measure(feeds, repeats, device, args.seed)
 
     medians = {name: statistics.median(seconds) for name, seconds in runs.items()}
     floor = medians["compute_floor"]
