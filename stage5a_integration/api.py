@@ -207,9 +207,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        codes = {400: "invalid_json", 401: "unauthorized", 404: "not_found",
+                 405: "method_not_allowed"}
         message = str(error.detail)
-        if error.status_code == 404:
+        if error.status_code == 400:  # FastAPI could not decode the body at all
+            message = "the body is not valid JSON text (UTF-8, not nested too deeply)"
+        elif error.status_code == 404:
             message = f"no such path: {request.url.path} (see /docs)"
         elif error.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"

@@ -96,12 +96,12 @@ def inprocess_latency(bundle_dir: Path, repeats: int) -> list[dict[str, Any]]:
 
     from stage3_text.classifier import encode_tensors
     from stage4_own_data.bundle_model import load_bundle_model
-    from stage5a_integration.export import split_texts
+    from stage5a_integration.export import load_torchscript, split_texts
     from stage5a_integration.predictor import load_predictor
 
     predictor = load_predictor(bundle_dir)  # the service's own loader and ONNX Runtime session
     loaded = load_bundle_model(predictor.bundle)
-    script = torch.jit.load(str(predictor.bundle.export_path("torchscript")))
+    script = load_torchscript(predictor.bundle.export_path("torchscript"))
     texts = split_texts(predictor.bundle, max(BATCH_SIZES))
     rows = []
     for batch in BATCH_SIZES:

@@ -108,8 +108,14 @@ def export_torchscript(model: TextClassifier, encoder: TextEncoder, path: Path) 
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript's deprecation notice: said in the guide
         traced = torch.jit.trace(model, example, check_inputs=other_shapes)
-    torch.jit.save(traced, str(path))
+        torch.jit.save(traced, str(path))
     return path
+
+
+def load_torchscript(path: Path) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same deprecation notice
+        return torch.jit.load(str(path))
 
 
 def check_onnx(path: Path) -> None:
@@ -136,7 +142,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
         script_path = export_torchscript(model, encoder, Path(scratch) / TORCHSCRIPT_FILE)
         exports = {"onnx": (onnx_path, onnx_forward(onnx_path, encoder)),
                    "torchscript": (script_path,
-                                   torchscript_forward(torch.jit.load(str(script_path)), encoder))}
+                                   torchscript_forward(load_torchscript(script_path), encoder))}
         eager = eager_forward(model, encoder)
         differences: dict[str, float] = {}
         for batch_size in BATCH_SIZES:

