@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: venv run run-quick test lint bench clean
+.PHONY: venv run run-quick test lint bench bench-serve clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,9 @@ lint: venv
 
 bench: venv ## benchmarks and long runs (not part of `make test`)
 	$(PY) -m pytest -m "bench" -o addopts="-ra --strict-markers" -s
+
+bench-serve: venv ## the service benchmark: in-process latency, then HTTP load with wrk
+	$(PY) -m stage5a_integration.bench
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

@@ -12,9 +12,16 @@ import pytest
 from common.registry import STAGES
 from tests.conftest import PROJECT_ROOT
 
-SKIPPED_FOLDERS = {".venv", "runs", "node_modules", "data", "build"}
-GUIDES = sorted(p for p in PROJECT_ROOT.glob("**/README.md")
-                if not SKIPPED_FOLDERS & set(p.relative_to(PROJECT_ROOT).parts))
+SKIPPED_FOLDERS = {"runs", "node_modules", "data", "build"}
+
+
+def is_project_guide(path: Path) -> bool:
+    """A guide of ours, not one inside a venv, a cache (.pytest_cache) or lesson output."""
+    parts = path.relative_to(PROJECT_ROOT).parts[:-1]
+    return not (SKIPPED_FOLDERS & set(parts) or any(part.startswith(".") for part in parts))
+
+
+GUIDES = sorted(p for p in PROJECT_ROOT.glob("**/README.md") if is_project_guide(p))
 MODULE_COMMAND = re.compile(r"python3? -m ([A-Za-z_][\w.]*)")
 HEADING = re.compile(r"^(#{1,6}) ", re.MULTILINE)
 
