@@ -166,7 +166,7 @@ def plot_similarities(words: Sequence[str], matrices: dict[str, torch.Tensor], p
 
     fig, axes = plt.subplots(1, len(matrices), figsize=(5.2 * len(matrices), 4.6))
     for ax, (name, matrix) in zip(axes, matrices.items(), strict=True):
-        image = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
+        image = ax.imshow(matrix.numpy(), cmap="viridis", vmin=0, vmax=1)
         ax.set_xticks(range(len(words)), words, rotation=60, ha="right")
         ax.set_yticks(range(len(words)), words)
         ax.set_title(f"cosine similarity: {name}")
