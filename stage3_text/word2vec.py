@@ -47,8 +47,8 @@ FIRST_WORD_ID = UNK_ID + 1  # <pad> and <unk> never enter a skip-gram pair
 NOISE_POWER = 0.75
 # A model that knows nothing scores every pair 0, so its loss is (1 + K)·ln 2 (4.16 for K = 5).
 # The bar: the training loss of the last epoch falls to this share of that starting loss.
-LOSS_THRESHOLD_SHARE = 0.65
-QUICK_LOSS_THRESHOLD_SHARE = 0.75
+LOSS_THRESHOLD_SHARE = 0.6
+QUICK_LOSS_THRESHOLD_SHARE = 0.65
 QUICK_EPOCHS = 5
 # Neighbours should share a word's leaning (mostly-spam or mostly-ham words) clearly more often
 # than neighbours picked at random would.
@@ -227,12 +227,16 @@ def unit_vectors(vectors: torch.Tensor) -> torch.Tensor:
     return F.normalize(vectors.detach().cpu(), dim=1)
 
 
-def nearest(unit: torch.Tensor, word_id: int, k: int) -> list[tuple[int, float]]:
-    """The ``k`` words most cosine-similar to ``word_id`` (itself and specials left out)."""
+def nearest(unit: torch.Tensor, word_id: int, k: int, allowed: torch.Tensor | None = None
+            ) -> list[tuple[int, float]]:
+    """The ``k`` words most cosine-similar to ``word_id``, among the ``allowed`` ones if given
+    (the word itself and the special ids are always left out)."""
     similarity = unit @ unit[word_id]
+    if allowed is not None:
+        similarity[~allowed] = -math.inf
     similarity[:FIRST_WORD_ID] = -math.inf
     similarity[word_id] = -math.inf
-    best = similarity.topk(min(k, len(similarity) - FIRST_WORD_ID - 1))
+    best = similarity.topk(min(k, int(torch.isfinite(similarity).sum())))
     return list(zip(best.indices.tolist(), best.values.tolist(), strict=True))
 
 
@@ -352,7 +356,11 @@ def run(args: argparse.Namespace) -> LessonSummary:
 
     unit = unit_vectors(model.center.weight)
     vocabulary = spec.vocabulary
-    print(f"\nnearest neighbours (cosine similarity of the {config.dim}-number vectors):")
+    counts = word_counts(sequences, spec.vocab_size)
+    frequent = counts >= AGREEMENT_MIN_COUNT
+    print(f"\nnearest neighbours (cosine similarity of the {config.dim}-number vectors), among "
+          f"the {int(frequent.sum())} words seen >= {AGREEMENT_MIN_COUNT} times (rarer words "
+          "have noisy vectors):")
     probes = [word.strip() for word in args.words.split(",") if word.strip()]
     for word in probes:
         tokens_of_word = encoder.tokens(word)
@@ -360,10 +368,10 @@ def run(args: argparse.Namespace) -> LessonSummary:
         if word_id is None or word_id < FIRST_WORD_ID:
             print(f"  {word:<12} not in the vocabulary of this dataset")
             continue
-        shown = ", ".join(f"{vocabulary[i]} {s:.2f}" for i, s in nearest(unit, word_id, 5))
+        shown = ", ".join(f"{vocabulary[i]} {s:.2f}"
+                          for i, s in nearest(unit, word_id, NEIGHBOURS, frequent))
         print(f"  {word:<12} {shown}")
 
-    counts = word_counts(sequences, spec.vocab_size)
     is_spam = (unique["label"] == POSITIVE_LABEL).tolist()
     share = spam_share(sequences, is_spam, counts)
     agreement, chance, compared = neighbour_agreement(unit, counts, share)
