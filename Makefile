@@ -3,7 +3,7 @@
 # (re)built whenever pyproject.toml or constraints.txt change.
 VENV ?= .venv
 PYTHON ?= python3
-EXTRAS ?= dev,serve
+EXTRAS ?= dev,serve,mobile
 PY := $(VENV)/bin/python
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
