@@ -1,0 +1,79 @@
+"""The PyTorch model inside a bundle: rebuilt from its config, weights from safetensors.
+
+For stage 5a (export, parity checks) and stage 5b (quantization, pruning, mobile formats). The
+torch-free side (reading and checking a bundle, serving it) is :mod:`common.bundle` and
+:mod:`common.runtime`; this module is what needs torch::
+
+    loaded = load_bundle_model("runs/stage4_own_data/bundle")
+    loaded.predict(["I was charged twice this month"])  # ['billing']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from common.bundle import Bundle, BundleError, load_bundle
+from common.textprep import SpecError, TextEncoder, check_test_vectors, load_spec
+from stage3_text.classifier import ClassifierConfig, TextClassifier, encode_tensors
+from stage4_own_data.bundle_writer import ARCHITECTURE
+
+
+@dataclass
+class BundleModel:
+    """A bundle's model, preprocessing and decision rule, ready to predict."""
+
+    bundle: Bundle
+    model: TextClassifier
+    encoder: TextEncoder
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw outputs ``[len(texts), classes]`` (one column, the value, for regression)."""
+        words, ngrams = encode_tensors(self.encoder, texts)
+        with torch.no_grad():
+            return self.model.eval()(words, ngrams).numpy()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.bundle.task != "classification":
+            raise BundleError("a regression bundle predicts values, not probabilities")
+        return torch.softmax(torch.from_numpy(self.logits(texts)), dim=1).numpy()
+
+    def predict(self, texts: Sequence[str]) -> list[str] | list[float]:
+        """Labels, with the bundle's decision threshold for two classes; values for regression."""
+        if self.bundle.task == "regression":
+            return self.logits(texts)[:, 0].astype(float).tolist()
+        labels, probs = self.bundle.labels, self.predict_proba(texts)
+        if self.bundle.positive_label is None:
+            return [labels[i] for i in probs.argmax(1)]
+        positive = labels.index(self.bundle.positive_label)
+        other = labels[1 - positive]
+        return [labels[positive] if row[positive] >= self.bundle.decision_threshold else other
+                for row in probs]
+
+
+def load_bundle_model(root: str | Path | Bundle, *, device: str = "cpu") -> BundleModel:
+    """Validate the bundle, check its preprocessing against its test vectors, load the model."""
+    bundle = root if isinstance(root, Bundle) else load_bundle(root)
+    architecture = bundle.manifest["model"]["architecture"]
+    if architecture != ARCHITECTURE:
+        raise BundleError(f"bundle model {architecture!r} is not {ARCHITECTURE!r}")
+    try:
+        encoder = TextEncoder(load_spec(bundle.path("preprocessing")))
+        failed = check_test_vectors(encoder, bundle.path("preprocessing_vectors"))
+    except SpecError as error:
+        raise BundleError(f"bundle preprocessing unusable: {error}") from None
+    if failed:
+        raise BundleError(f"preprocessing does not reproduce its test vectors for {failed[0]!r}")
+    try:
+        model = TextClassifier(ClassifierConfig.from_json(bundle.model_config))
+        model.load_state_dict(load_file(str(bundle.path("weights")), device=device))
+    except (TypeError, RuntimeError, SafetensorError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BundleError(f"bundle weights do not fit its model config: {first}") from None
+    return BundleModel(bundle, model.to(device).eval(), encoder)

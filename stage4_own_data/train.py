@@ -1,0 +1,132 @@
+"""Training on the split: stage 3's text classifier, for any number of classes or a number.
+
+Classification reuses :func:`stage3_text.classifier.train_classifier` as is (class-weighted
+cross-entropy, Adam, early stopping on the validation loss, :func:`common.training.fit`).
+Regression (``--task regression``, only when asked) is the same encoder with one output and a
+mean squared error: targets are standardised for training (so the learning rate suits any unit)
+and the scale is folded back into the last layer afterwards, so the saved model outputs the
+target in its own units and a runtime needs no extra step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.textprep import TextEncoder, TextSpec, build_spec
+from common.training import EpochRecord, History, TensorBatches, fit
+from stage3_text.classifier import (
+    ClassifierConfig,
+    TextClassifier,
+    TrainingConfig,
+    encode_tensors,
+    train_classifier,
+)
+from stage4_own_data.splitting import Splits
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Size of the preprocessing and the model; the quick run uses a smaller one."""
+
+    buckets: int = 1 << 14
+    min_freq: int = 1
+    embed_dim: int = 64
+    hidden_dim: int = 0
+    dropout: float = 0.5  # a few hundred rows: heavy dropout, or the n-gram table memorises them
+
+
+DEFAULT_SETTINGS = ModelSettings()
+QUICK_SETTINGS = ModelSettings(buckets=1 << 12, embed_dim=32)
+
+
+@dataclass
+class Trained:
+    """A trained model with everything needed to use it and to write it into a bundle."""
+
+    model: TextClassifier
+    spec: TextSpec
+    config: ClassifierConfig
+    history: History
+    labels: tuple[str, ...]  # class names by id; empty for regression
+
+    @property
+    def encoder(self) -> TextEncoder:
+        return TextEncoder(self.spec)
+
+
+def label_ids(labels: list, classes: tuple[str, ...]) -> list[int]:
+    index = {name: i for i, name in enumerate(classes)}
+    return [index[label] for label in labels]
+
+
+def train_model(
+    splits: Splits,
+    *,
+    task: str,
+    settings: ModelSettings,
+    training: TrainingConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> Trained:
+    """Build the spec from the training texts only, then train on train, stop on validation."""
+    spec = build_spec(splits.train.texts, min_freq=settings.min_freq, buckets=settings.buckets)
+    encoder = TextEncoder(spec)
+    classes = tuple(sorted(set(splits.train.labels))) if task == "classification" else ()
+    config = ClassifierConfig.for_spec(spec, len(classes) or 1, embed_dim=settings.embed_dim,
+                                       hidden_dim=settings.hidden_dim, dropout=settings.dropout)
+    model = TextClassifier(config)
+    if task == "classification":
+        history = train_classifier(
+            model, encoder,
+            (splits.train.texts, label_ids(splits.train.labels, classes)),
+            (splits.val.texts, label_ids(splits.val.labels, classes)),
+            training, generator=generator, device=device, on_epoch=on_epoch)
+    else:
+        history = _train_regressor(model, encoder, splits, training, generator, device, on_epoch)
+    return Trained(model.cpu().eval(), spec, config, history, classes)
+
+
+def _train_regressor(
+    model: TextClassifier, encoder: TextEncoder, splits: Splits, training: TrainingConfig,
+    generator: torch.Generator, device: torch.device,
+    on_epoch: Callable[[EpochRecord], None] | None,
+) -> History:
+    targets = np.asarray(splits.train.labels, dtype=np.float64)
+    mean, std = float(targets.mean()), float(targets.std()) or 1.0
+
+    def batches(split, **options) -> TensorBatches:
+        scaled = (np.asarray(split.labels, dtype=np.float32) - mean) / std
+        return TensorBatches(*encode_tensors(encoder, split.texts),
+                             torch.from_numpy(scaled.astype(np.float32)).unsqueeze(1), **options)
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr,
+                                 weight_decay=training.weight_decay)
+    history = fit(model, nn.MSELoss(), optimizer,
+                  batches(splits.train, batch_size=training.batch_size, shuffle=True,
+                          generator=generator),
+                  epochs=training.epochs, device=device,
+                  val_batches=batches(splits.val, batch_size=512), patience=training.patience,
+                  desc="regressor", on_epoch=on_epoch)
+    fold_target_scale(model, mean, std)
+    return history
+
+
+def fold_target_scale(model: TextClassifier, mean: float, std: float) -> None:
+    """Make the last layer output ``y·std + mean``: the model then speaks the target's units."""
+    last = model.head[-1]
+    with torch.no_grad():
+        last.weight.mul_(std)
+        last.bias.mul_(std).add_(mean)
+
+
+def training_config(*, quick: bool, epochs: int, lr: float, batch_size: int,
+                    patience: int) -> TrainingConfig:
+    """Stage 3's training settings with this run's flags (the quick run caps the epochs)."""
+    return replace(TrainingConfig(), epochs=min(epochs, 15) if quick else epochs, lr=lr,
+                   batch_size=batch_size, patience=patience)
