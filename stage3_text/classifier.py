@@ -12,8 +12,10 @@ Any number of classes: stage 4 reuses :class:`ClassifierConfig`, :class:`TextCla
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +35,7 @@ class ClassifierConfig:
     num_classes: int
     embed_dim: int = 64
     hidden_dim: int = 0  # 0: a linear head on the pooled vectors; > 0: one ReLU hidden layer
-    dropout: float = 0.2
+    dropout: float = 0.2  # on the pooled vectors, while training
 
     @classmethod
     def for_spec(cls, spec: TextSpec, num_classes: int, **options: Any) -> ClassifierConfig:
@@ -167,3 +169,25 @@ def mean_loss(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str],
     """Plain (unweighted) cross-entropy of ``model`` on ``texts``: the lesson's loss figure."""
     batches = TensorBatches(*encode_tensors(encoder, texts), _targets(labels), batch_size=512)
     return evaluate(model, nn.CrossEntropyLoss(), batches, device).loss
+
+
+def save_classifier(model: TextClassifier, path: Path) -> Path:
+    """Weights as safetensors, the architecture in its metadata: one file rebuilds the model."""
+    from safetensors.torch import save_file
+
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in
+             model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata={"config": json.dumps(model.config.to_json())})
+    return path
+
+
+def load_classifier(path: Path) -> TextClassifier:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt") as handle:
+        config = ClassifierConfig.from_json(json.loads(handle.metadata()["config"]))
+    model = TextClassifier(config)
+    model.load_state_dict(load_file(str(path)))
+    return model.eval()

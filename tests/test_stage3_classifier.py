@@ -1,0 +1,404 @@
+"""Stage 3 spam classifier: data, preprocessing spec, PyTorch model, ONNX export, runtime.
+
+One quick training run (on the shipped messages) is shared by the whole module; the real SMS Spam
+Collection is used only by ``slow`` tests, and only when ``../shared/data`` holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import unicodedata
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from common.runtime import TextClassifierRuntime, softmax
+from common.summary import validate
+from common.textprep import (
+    PAD_ID,
+    STANDARD_TEST_TEXTS,
+    UNK_ID,
+    SpecError,
+    TextEncoder,
+    TextSpec,
+    build_spec,
+    check_test_vectors,
+    fnv1a32,
+    load_spec,
+    parse_token_pattern,
+    save_spec,
+    save_spec_with_vectors,
+)
+from common.textprep import test_vectors_path as vectors_path_of  # not a test: no test_ name
+from stage3_text import spam_classifier
+from stage3_text.classifier import (
+    ClassifierConfig,
+    TextClassifier,
+    class_weights,
+    encode_tensors,
+    load_classifier,
+    predict_proba,
+    save_classifier,
+)
+from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx, parity
+from stage3_text.sms_data import (
+    LABELS,
+    SHIPPED_PATH,
+    label_ids,
+    load_sms,
+    read_sms_file,
+    split_sms,
+)
+from tests.conftest import PROJECT_ROOT, assert_one_line_error, run_lesson
+
+MODULE = "stage3_text.spam_classifier"
+REAL_COLLECTION = PROJECT_ROOT.parent / "shared" / "data" / "sms_spam_collection" / \
+    "SMSSpamCollection"
+needs_real_collection = pytest.mark.skipif(not REAL_COLLECTION.is_file(),
+                                           reason="the real SMS Spam Collection is not present")
+
+
+@dataclass
+class QuickRun:
+    code: int
+    summary: dict[str, Any]
+    out: Path
+    model: TextClassifier
+    encoder: TextEncoder
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    """The lesson in --quick mode on the shipped data, once; its saved model and spec reloaded."""
+    out = tmp_path_factory.mktemp("spam_classifier")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        code = spam_classifier.main(["--quick", "--out", str(out), "--json"])
+    summary = json.loads(stdout.getvalue().strip().splitlines()[-1])
+    encoder = TextEncoder(load_spec(out / "spec.json"))
+    return QuickRun(code, summary, out, load_classifier(out / "model.safetensors"), encoder)
+
+
+@pytest.fixture(scope="module")
+def exported(quick_run: QuickRun) -> Path:
+    return export_onnx(quick_run.model, quick_run.out / "model.onnx")
+
+
+@pytest.fixture(scope="module")
+def shipped_texts() -> list[str]:
+    return list(read_sms_file(SHIPPED_PATH)["text"])
+
+
+def variants(texts: list[str]) -> list[str]:
+    """A few thousand realistic strings from a few hundred: case, spacing, width, cuts."""
+    fullwidth = {ord(c): ord(c) + 0xFEE0 for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
+    out = []
+    for text in texts:
+        out += [text, text.upper(), text.lower(), "  " + text.replace(" ", "   ") + "\t",
+                text.translate(fullwidth), text[: len(text) // 2], text[len(text) // 3 :],
+                unicodedata.normalize("NFD", text)]
+    return out
+
+
+# %% The quick run: trains below its loss threshold and meets its quality bar
+def test_quick_run_trains_below_its_loss_threshold(quick_run: QuickRun) -> None:
+    summary = quick_run.summary
+    validate(summary)
+    assert quick_run.code == 0, summary["failed_checks"]
+    assert summary["dataset"] == "sms-shipped"
+    assert summary["final_loss"] <= summary["loss_threshold"] == spam_classifier.LOSS_THRESHOLD
+    assert summary["metrics"]["f1_spam"] >= spam_classifier.DEFAULT_F1_BAR
+    for key in ("f1_spam", "precision_spam", "recall_spam", "accuracy", "baseline_f1_spam"):
+        assert 0.0 <= summary["metrics"][key] <= 1.0
+    for name in ("confusion_matrix.png", "loss_curve.png", "spec.json", "spec.vectors.json",
+                 "model.safetensors", "labels.json"):
+        assert (quick_run.out / name).is_file(), name
+
+
+def test_obvious_spam_and_ham(quick_run: QuickRun) -> None:
+    spam = predict_proba(quick_run.model, quick_run.encoder, [
+        "WINNER!! You have won a FREE prize of £1000! Call 09061701461 now to claim",
+        "Поздравляем! Вы выиграли приз! Перейдите по ссылке http://priz.example чтобы получить",
+    ])[:, 1]
+    ham = predict_proba(quick_run.model, quick_run.encoder, [
+        "Are we still on for lunch tomorrow?", "Мам, я дома, всё хорошо",
+    ])[:, 1]
+    assert (spam >= 0.5).all(), spam
+    assert (ham < 0.5).all(), ham
+
+
+def test_case_and_extra_spaces_do_not_change_the_label(quick_run: QuickRun,
+                                                       shipped_texts: list[str]) -> None:
+    texts = shipped_texts[:60]
+    changed = [t.upper() for t in texts] + ["  " + t.replace(" ", "    ") + " " for t in texts]
+    base = predict_proba(quick_run.model, quick_run.encoder, texts)[:, 1] >= 0.5
+    other = predict_proba(quick_run.model, quick_run.encoder, changed)[:, 1] >= 0.5
+    assert (np.concatenate([base, base]) == other).all()
+
+
+# %% Preprocessing: one implementation, the same ids on the PyTorch side and in the runtime
+def test_spec_test_vectors_reproduce(quick_run: QuickRun, tmp_path: Path) -> None:
+    vectors = quick_run.out / "spec.vectors.json"
+    assert vectors == vectors_path_of(quick_run.out / "spec.json")
+    assert check_test_vectors(quick_run.encoder, vectors) == []
+    document = json.loads(vectors.read_text(encoding="utf-8"))
+    document["vectors"][0]["ngram_ids"][0] += 1  # a port that hashes differently must be caught
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document), encoding="utf-8")
+    assert check_test_vectors(quick_run.encoder, tampered) == [document["vectors"][0]["text"]]
+
+
+def test_runtime_preprocessing_matches_the_training_side(quick_run: QuickRun, exported: Path,
+                                                         shipped_texts: list[str]) -> None:
+    runtime = TextClassifierRuntime.from_files(quick_run.out / "spec.json", exported, LABELS)
+    runtime.verify(quick_run.out / "spec.vectors.json")
+    texts = [*STANDARD_TEST_TEXTS, *variants(shipped_texts)]
+    assert len(texts) > 3000
+    training_side = encode_tensors(quick_run.encoder, texts)
+    for runtime_ids, torch_ids in zip(runtime.encoder.encode_batch(texts), training_side,
+                                      strict=True):
+        assert runtime_ids.dtype == np.int64
+        np.testing.assert_array_equal(runtime_ids, torch_ids.numpy())
+
+
+def test_javascript_tokens_and_ngram_ids_agree(shipped_texts: list[str]) -> None:
+    """The spec's claim of portability, checked against a real JavaScript engine when present."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    spec = build_spec(shipped_texts, buckets=4093)
+    texts = [*STANDARD_TEST_TEXTS, *variants(shipped_texts[:150])]
+    script = r"""
+    const {spec, texts} = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    const re = new RegExp(spec.token_pattern, 'gu');
+    const fnv = (s) => { let h = 0x811c9dc5;
+      for (const b of new TextEncoder().encode(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+      return h; };
+    const encode = (text) => {
+      const tokens = text.normalize(spec.normalization).toLowerCase().match(re) || [];
+      const ids = [];
+      for (const t of tokens) { const cps = Array.from(spec.ngram_boundary[0] + t
+                                                       + spec.ngram_boundary[1]);
+        for (const n of spec.ngram_sizes) for (let i = 0; i + n <= cps.length; i++)
+          ids.push(1 + fnv(cps.slice(i, i + n).join('')) % spec.buckets); }
+      return {tokens, ngram_ids: ids.slice(0, spec.max_ngrams)}; };
+    console.log(JSON.stringify(texts.map(encode)));
+    """
+    result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60,
+                            input=json.dumps({"spec": spec.to_json(), "texts": texts}))
+    assert result.returncode == 0, result.stderr
+    encoder = TextEncoder(spec)
+    for text, js in zip(texts, json.loads(result.stdout), strict=True):
+        assert js["tokens"] == encoder.tokens(text), text
+        assert js["ngram_ids"] == encoder.encode(text).ngram_ids, text
+
+
+# %% ONNX: the exported graph computes what PyTorch computes, at any batch and length
+def test_onnx_parity_with_pytorch(quick_run: QuickRun, exported: Path,
+                                  shipped_texts: list[str]) -> None:
+    assert not list(exported.parent.glob("*.onnx.data")), "the .onnx file must be self-contained"
+    for texts in (shipped_texts[:37], shipped_texts[:1], [" ".join(shipped_texts[:40])], [""]):
+        words, ngrams = encode_tensors(quick_run.encoder, texts)
+        assert parity(quick_run.model, exported, words, ngrams) <= PARITY_TOLERANCE
+
+
+def test_runtime_predictions_equal_pytorch(quick_run: QuickRun, exported: Path,
+                                           shipped_texts: list[str]) -> None:
+    runtime = TextClassifierRuntime(quick_run.encoder.spec, exported, LABELS,
+                                    positive_label="spam", threshold=0.5, batch_size=64)
+    texts = variants(shipped_texts)[:1000]
+    torch_spam = predict_proba(quick_run.model, quick_run.encoder, texts)[:, 1]
+    predictions = runtime.predict(texts)
+    assert [p.label == "spam" for p in predictions] == list(torch_spam >= 0.5)
+    np.testing.assert_allclose([p.probabilities["spam"] for p in predictions], torch_spam,
+                               atol=1e-5)
+    assert runtime.predict([]) == []
+    strict = TextClassifierRuntime(quick_run.encoder.spec, exported, LABELS,
+                                   positive_label="spam", threshold=0.99)
+    assert sum(p.label == "spam" for p in strict.predict(texts)) <= int((torch_spam >= 0.5).sum())
+
+
+def test_runtime_rejects_a_mismatched_model(quick_run: QuickRun, exported: Path) -> None:
+    with pytest.raises(ValueError, match="outputs"):
+        TextClassifierRuntime(quick_run.encoder.spec, exported, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="positive_label"):
+        TextClassifierRuntime(quick_run.encoder.spec, exported, LABELS, positive_label="eggs")
+
+
+def test_softmax_is_stable() -> None:
+    probabilities = softmax(np.array([[1000.0, 0.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(probabilities, [[1.0, 0.0], [0.5, 0.5]])
+
+
+# %% textprep units
+def test_fnv1a32_matches_the_reference_values() -> None:
+    assert fnv1a32(b"") == 0x811C9DC5
+    assert fnv1a32(b"a") == 0xE40C292C
+    assert fnv1a32(b"foobar") == 0xBF9CF968
+
+
+def test_ngram_ids_are_stable() -> None:
+    encoder = TextEncoder(TextSpec(buckets=1000))
+    assert encoder.ngrams("hi") == ["<h", "hi", "i>", "<hi", "hi>", "<hi>"]
+    assert encoder.encode("Hi").ngram_ids == [418, 683, 967, 153, 757, 883]
+    assert encoder.encode("привет").ngram_ids[:6] == [819, 170, 973, 792, 841, 734]
+
+
+def test_tokens_english_russian_and_normalisation() -> None:
+    encoder = TextEncoder(TextSpec())
+    assert encoder.tokens("HELLO   World!!") == ["hello", "world", "!", "!"]
+    assert encoder.tokens("ПРИВЕТ, Мир") == ["привет", ",", "мир"]
+    assert encoder.tokens("Ｆｒｅｅ ﬁnal") == ["free", "final"]  # NFKC
+    assert encoder.tokens("£900 👍") == ["£", "900", "👍"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n \u00a0"])
+def test_empty_and_whitespace_strings(text: str) -> None:
+    encoder = TextEncoder(build_spec(["hello world"], min_freq=1))
+    encoded = encoder.encode(text)
+    assert encoded.word_ids == [] and encoded.ngram_ids == []
+    words, ngrams = encoder.encode_batch([text, text])
+    assert words.shape == ngrams.shape == (2, 1)
+    assert (words == PAD_ID).all() and (ngrams == PAD_ID).all()
+
+
+def test_vocabulary_unk_and_round_trip() -> None:
+    spec = build_spec(["the cat sat", "the cat ran", "кот спит", "кот ест"], min_freq=2)
+    assert spec.vocabulary == ("<pad>", "<unk>", "cat", "the", "кот")  # by count, then a→я
+    encoder = TextEncoder(spec)
+    assert encoder.encode("The CAT flew").word_ids == [3, 2, UNK_ID]
+    assert encoder.decode(encoder.encode("the cat кот").word_ids) == "the cat кот"
+    assert encoder.decode([3, UNK_ID, PAD_ID]) == "the <unk>"
+
+
+def test_truncation_keeps_the_head() -> None:
+    encoder = TextEncoder(build_spec(["a b c d e"], min_freq=1, max_words=3, max_ngrams=4))
+    encoded = encoder.encode("a b c d e")
+    assert encoder.decode(encoded.word_ids) == "a b c"
+    assert encoded.ngram_ids == encoder.encode("a b").ngram_ids[:4]
+
+
+def test_spec_json_round_trip(tmp_path: Path) -> None:
+    spec = build_spec(["Привет мир", "hello world"], min_freq=1, ngram_sizes=(3, 4), buckets=97)
+    path = save_spec(spec, tmp_path / "spec.json")
+    assert load_spec(path) == spec
+    assert TextSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    document = spec.to_json()
+    for broken in ({**document, "surprise": 1}, {**document, "version": 99},
+                   {**document, "case": "upper"}, {**document, "buckets": "many"},
+                   {**document, "token_pattern": r"\w+"}):
+        with pytest.raises(SpecError):
+            TextSpec.from_json(broken)
+
+
+def test_spec_writes_vectors_for_the_standard_strings(tmp_path: Path) -> None:
+    spec_path, vectors_path = save_spec_with_vectors(TextSpec(), tmp_path / "spec.json", ["extra"])
+    vectors = json.loads(vectors_path.read_text(encoding="utf-8"))["vectors"]
+    assert [v["text"] for v in vectors] == [*STANDARD_TEST_TEXTS, "extra"]
+    assert check_test_vectors(TextEncoder(load_spec(spec_path)), vectors_path) == []
+
+
+def test_token_patterns_accept_only_the_portable_subset() -> None:
+    words, marks = parse_token_pattern(r"[\p{L}\p{N}_']+|[\p{P}\p{S}]")
+    assert words.repeat and not marks.repeat and "_" in words and "я" in words and "!" in marks
+    for pattern in (r"\w+", "[a-z]+", r"[^\p{L}]+", r"[\p{L}]*", r"[\p{L}]+|"):
+        with pytest.raises(SpecError):
+            parse_token_pattern(pattern)
+
+
+# %% The PyTorch model
+def test_padding_does_not_change_the_logits() -> None:
+    torch.manual_seed(0)
+    model = TextClassifier(ClassifierConfig(vocab_size=20, ngram_rows=50, num_classes=3)).eval()
+    words, ngrams = torch.tensor([[2, 5, 7]]), torch.tensor([[3, 9, 11, 4]])
+    padded = (torch.nn.functional.pad(words, (0, 6)), torch.nn.functional.pad(ngrams, (0, 9)))
+    with torch.no_grad():
+        torch.testing.assert_close(model(words, ngrams), model(*padded))
+        assert model(words, ngrams).shape == (1, 3)
+
+
+def test_save_and_load_keep_the_model(tmp_path: Path) -> None:
+    model = TextClassifier(ClassifierConfig(30, 40, 4, embed_dim=8, hidden_dim=16)).eval()
+    loaded = load_classifier(save_classifier(model, tmp_path / "m.safetensors"))
+    assert loaded.config == model.config
+    ids = (torch.tensor([[2, 3], [4, 0]]), torch.tensor([[5, 6, 7], [8, 0, 0]]))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*ids), model(*ids))
+
+
+def test_class_weights_balance_the_classes() -> None:
+    weights = class_weights([0, 0, 0, 1], 2)
+    torch.testing.assert_close(weights, torch.tensor([4 / 6, 4 / 2]))
+    with pytest.raises(ValueError, match="class 2"):
+        class_weights([0, 1], 3)
+
+
+# %% Data
+def test_split_drops_duplicates_and_keeps_parts_disjoint() -> None:
+    frame = load_sms(SHIPPED_PATH, announce=lambda _: None).frame
+    split = split_sms(frame, seed=0)
+    assert split.duplicates_dropped == len(frame) - frame["text"].nunique() > 0
+    parts = [set(part["text"]) for part in (split.train, split.val, split.test)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert len(split.test) == round(0.2 * frame["text"].nunique())
+    assert set(split.train_full.index) == set(split.train.index) | set(split.val.index)
+    assert 0.15 < np.mean(label_ids(split.test)) < 0.4
+
+
+def test_reader_keeps_quotes_inside_messages(tmp_path: Path) -> None:
+    path = tmp_path / "sms.tsv"
+    path.write_text('ham\t"Hi\nspam\tWIN "big" now\n\nham\tok"\n', encoding="utf-8")
+    frame = read_sms_file(path)
+    assert list(frame["text"]) == ['"Hi', 'WIN "big" now', 'ok"']
+    assert list(frame["label"]) == ["ham", "spam", "ham"]
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+                                     b"label,text\nham,hello\n", b"ham\thi\nham\tthere\n"])
+def test_bad_data_is_one_line_exit_2(content: bytes | None, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "sms.tsv"
+    if content is not None:
+        path.write_bytes(content)
+    result = run_lesson(MODULE, "--quick", "--data", str(path), out=tmp_path / "out",
+                        capsys=capsys)
+    assert_one_line_error(result)
+
+
+# %% The real collection (slow; only where ../shared/data holds it)
+@pytest.mark.slow
+@needs_real_collection
+@pytest.mark.parametrize(("seed", "expected"), [(0, 0.924), (1, 0.942), (2, 0.949)])
+def test_baseline_reproduces_the_published_figures(seed: int, expected: float) -> None:
+    split = split_sms(load_sms(REAL_COLLECTION, announce=lambda _: None).frame, seed)
+    predicted = spam_classifier.baseline_predictions(split)
+    f1 = spam_classifier.spam_metrics(label_ids(split.test), predicted)["f1_spam"]
+    assert f1 == pytest.approx(expected, abs=5e-4)
+
+
+@pytest.mark.slow
+@needs_real_collection
+def test_real_collection_run_beats_the_baseline(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    result = run_lesson(MODULE, "--data", str(REAL_COLLECTION), "--seed", "0", out=tmp_path,
+                        capsys=capsys)
+    summary = result.summary
+    validate(summary)
+    assert result.code == 0, summary["failed_checks"]
+    assert summary["dataset"] == "sms-spam-collection"
+    assert summary["metrics"]["f1_spam"] >= summary["metrics"]["baseline_f1_spam"]
+
+
+def test_config_is_plain_data_for_a_manifest() -> None:
+    spec = replace(TextSpec(), buckets=10)
+    config = ClassifierConfig.for_spec(spec, num_classes=5, embed_dim=16)
+    assert (config.vocab_size, config.ngram_rows, config.num_classes) == (2, 11, 5)
+    assert ClassifierConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
