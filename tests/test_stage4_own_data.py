@@ -1,0 +1,420 @@
+"""Stage 4: reading, cleaning, checks, the pipeline end to end, the bundle and bad input."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.bundle import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    BundleError,
+    add_export,
+    load_bundle,
+)
+from common.errors import UsageError
+from common.summary import validate
+from stage4_own_data import pipeline
+from stage4_own_data.cleaning import REASONS, clean, normalize_text
+from stage4_own_data.columns import choose_columns
+from stage4_own_data.encoding import decode_bytes
+from stage4_own_data.evaluation import choose_threshold
+from stage4_own_data.reading import read_table, sniff_delimiter
+from stage4_own_data.splitting import data_checks, split_data
+from tests.conftest import LessonRun, assert_one_line_error, run_lesson
+
+MODULE = "stage4_own_data.pipeline"
+QUICK_SECONDS = 20.0
+
+
+def run_pipeline(*args: str) -> LessonRun:
+    """``main()`` in this process with stdout/stderr captured (usable in module fixtures)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = pipeline.main([*args, "--json"])
+    return LessonRun(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LessonRun, Path]:
+    """One quick pipeline run on the shipped inbox; its bundle serves the bundle tests."""
+    out = tmp_path_factory.mktemp("stage4") / "bundle"
+    return run_pipeline("--quick", "--out", str(out)), out
+
+
+@pytest.fixture(scope="module")
+def sms_rows() -> list[tuple[str, str]]:
+    """Two-class messages (stage 3's shipped SMS set) that cp1251 can encode."""
+    from stage3_text.sms_data import SHIPPED_PATH, read_sms_file
+
+    frame = read_sms_file(SHIPPED_PATH)
+    rows = []
+    for label, text in zip(frame["label"], frame["text"], strict=True):
+        try:
+            text.encode("cp1251")
+        except UnicodeEncodeError:
+            continue
+        rows.append((label, text))
+    return rows
+
+
+def write_csv(path: Path, rows: list, *, encoding: str = "utf-8", header: list | None = None,
+              delimiter: str = ",") -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    if header:
+        writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+# --- the shipped run and its bundle --------------------------------------------------------------
+
+def test_quick_run_passes_its_bars_fast(quick_run):
+    run, _ = quick_run
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    summary = run.summary
+    validate(summary)
+    assert summary["passed"] and summary["final_loss"] <= summary["loss_threshold"]
+    assert summary["seconds"] < QUICK_SECONDS
+    assert summary["dataset"] == "support-inbox"
+    assert {"accuracy", "macro_f1"} <= set(summary["metrics"])
+    assert summary["metrics"]["accuracy"] >= 0.6  # five classes: chance is 0.2
+    data = summary["data"]
+    assert data["encoding"] == "utf-8"
+    assert data["rows_in"] == data["rows_kept"] + sum(data["rows_dropped"].values())
+    for reason in ("empty_text", "missing_label", "duplicate", "conflicting_label",
+                   "rare_label", "too_long"):
+        assert data["rows_dropped"][reason] > 0, reason  # the shipped mess is all there
+    assert "picked: its name" in run.stdout
+
+
+def test_bundle_is_complete_and_consistent(quick_run):
+    _, out = quick_run
+    bundle = load_bundle(out)
+    manifest = bundle.manifest
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert bundle.labels == ("account", "billing", "bug_report", "feature_request", "spam")
+    assert bundle.positive_label is None and bundle.decision_threshold is None
+    assert set(manifest["files"]) >= {"model.safetensors", "preprocessing.json",
+                                      "preprocessing.vectors.json", "metrics.json",
+                                      "data_report.json", "data_report.md", "MODEL_CARD.md",
+                                      "splits/train.jsonl", "splits/val.jsonl",
+                                      "splits/test.jsonl", "plots/confusion.png"}
+    assert manifest["exports"] == {}
+    assert not list(out.parent.glob(".bundle.*")), "staging folders must not be left behind"
+    splits = {name: [json.loads(line) for line in bundle.split_path(name).open(encoding="utf-8")]
+              for name in ("train", "val", "test")}
+    texts = {name: {row["text"].lower() for row in rows} for name, rows in splits.items()}
+    assert not texts["train"] & texts["test"]
+    metrics = bundle.read_json("metrics")
+    assert metrics["data"]["rows_kept"] == sum(len(rows) for rows in splits.values())
+    assert "Intended use" in bundle.path("model_card").read_text(encoding="utf-8")
+
+
+def test_bundle_model_reproduces_the_reported_accuracy(quick_run):
+    from stage4_own_data.bundle_model import load_bundle_model
+
+    _, out = quick_run
+    loaded = load_bundle_model(out)
+    test = [json.loads(line) for line in loaded.bundle.split_path("test").open(encoding="utf-8")]
+    predicted = loaded.predict([row["text"] for row in test])
+    accuracy = np.mean([p == row["label"] for p, row in zip(predicted, test, strict=True)])
+    assert accuracy == pytest.approx(loaded.bundle.read_json("metrics")["test"]["accuracy"])
+    assert loaded.predict(["I was charged twice for my subscription, refund please"]) == [
+        "billing"]
+
+
+def test_bundle_checks_catch_damage_and_versions(quick_run, tmp_path):
+    import shutil
+
+    _, out = quick_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    entry = add_export(copy, _file(tmp_path / "model.onnx", b"onnx bytes"), name="onnx",
+                       format="onnx")
+    assert load_bundle(copy).export_path("onnx").read_bytes() == b"onnx bytes"
+    assert entry["file"] == "exports/model.onnx"
+
+    (copy / "metrics.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(BundleError, match=r"checksum mismatch for metrics\.json"):
+        load_bundle(copy)
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    shutil.copytree(out, tmp_path / "newer")
+    _write_manifest(tmp_path / "newer", {**manifest, "format_version": FORMAT_VERSION + 1})
+    with pytest.raises(BundleError, match="update ml-roadmap"):
+        load_bundle(tmp_path / "newer")
+    shutil.copytree(out, tmp_path / "escape")
+    files = {**manifest["files"], "../outside.txt": {"sha256": "0" * 64}}
+    _write_manifest(tmp_path / "escape", {**manifest, "files": files})
+    with pytest.raises(BundleError, match="outside the bundle"):
+        load_bundle(tmp_path / "escape")
+    with pytest.raises(BundleError, match="not found"):
+        load_bundle(tmp_path / "absent")
+    with pytest.raises(BundleError, match=r"no manifest\.json"):
+        load_bundle(tmp_path)
+
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _write_manifest(root: Path, manifest: dict) -> None:
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+# --- the acceptance shape: headerless, label first, not UTF-8 ------------------------------------
+
+def test_headerless_cp1251_two_class_file(sms_rows, tmp_path, capsys):
+    path = write_csv(tmp_path / "comments.csv", sms_rows, encoding="cp1251")
+    run = run_lesson(MODULE, "--quick", "--input", str(path), "--no-header",
+                     "--label-column", "0", "--text-column", "1",
+                     out=tmp_path / "bundle", capsys=capsys)
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    summary = run.summary
+    validate(summary)
+    assert summary["data"]["encoding"] == "cp1251"
+    assert summary["metrics"]["accuracy"] >= 0.85
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.positive_label == "spam"  # the rarer class
+    assert 0.0 <= bundle.decision_threshold <= 1.0
+    assert (tmp_path / "bundle" / "plots" / "precision_recall.png").is_file()
+    threshold = bundle.read_json("metrics")["threshold"]
+    assert {"target_recall", "threshold", "precision_cost"} <= set(threshold)
+
+
+@pytest.mark.parametrize("variant", ["header_swapped_utf8", "header_cp1251", "numbered_flags"])
+def test_file_variants_read_to_the_same_rows(sms_rows, tmp_path, variant):
+    """Header or not, columns swapped, UTF-8 or cp1251: the cleaned data is the same."""
+    baseline_path = write_csv(tmp_path / "base.csv", sms_rows, encoding="cp1251")
+    base = read_table(baseline_path, header=False)
+    expected = clean(base.values("column_1"), base.values("column_0"))
+    if variant == "header_swapped_utf8":
+        path = write_csv(tmp_path / "v.csv", [(t, lab) for lab, t in sms_rows],
+                         header=["comment", "label"])
+        table = read_table(path)
+        columns = choose_columns(table, None, None)
+        assert table.encoding == "utf-8" and table.header
+    elif variant == "header_cp1251":
+        path = write_csv(tmp_path / "v.csv", sms_rows, encoding="cp1251",
+                         header=["label", "text"])
+        table = read_table(path, header=True)
+        columns = choose_columns(table, "text", "label")
+    else:  # numbered flags without --no-header: the header is detected as absent
+        table = read_table(baseline_path)
+        columns = choose_columns(table, "1", "0")
+        assert not table.header
+    cleaned = clean(table.values(columns.text), table.values(columns.label))
+    assert (cleaned.texts, cleaned.labels) == (expected.texts, expected.labels)
+
+
+# --- bad input: exit 2, one line, nothing written ------------------------------------------------
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    one_class = write_csv(tmp_path / "one.csv", [(f"message number {i}", "spam")
+                                                 for i in range(30)], header=["text", "label"])
+    all_dropped = write_csv(tmp_path / "dropped.csv", [("", "spam"), ("hi", ""), ("   ", "ham")],
+                            header=["text", "label"])
+    png = _file(tmp_path / "image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    empty = _file(tmp_path / "empty.csv", b"")
+    good = write_csv(tmp_path / "good.csv", [("a text", "x"), ("b text", "y")],
+                     header=["text", "label"])
+    return {
+        "missing file": (["--input", str(tmp_path / "nope.csv")], "not found"),
+        "empty file": (["--input", str(empty)], "empty"),
+        "unknown column": (["--input", str(good), "--text-column", "body"], "unknown column"),
+        "one class only": (["--input", str(one_class)], "only one class"),
+        "binary file": (["--input", str(png)], "PNG image"),
+        "every row dropped": (["--input", str(all_dropped)], "every one of the 3 rows"),
+        "bad encoding": (["--input", str(png), "--encoding", "klingon"], "unknown encoding"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "empty file", "unknown column",
+                                  "one class only", "binary file", "every row dropped",
+                                  "bad encoding"])
+def test_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
+    args, message = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out" / "bundle"
+    run = run_lesson(MODULE, "--quick", *args, out=out, capsys=capsys)
+    assert_one_line_error(run)
+    assert message in run.stderr
+    assert not out.exists() and not (out.parent.exists() and any(out.parent.iterdir()))
+
+
+def test_out_holding_other_files_is_refused(tmp_path, capsys):
+    (tmp_path / "precious.txt").write_text("keep me", encoding="utf-8")
+    run = run_lesson(MODULE, "--quick", out=tmp_path, capsys=capsys)
+    assert_one_line_error(run)
+    assert (tmp_path / "precious.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_failure_mid_write_leaves_the_old_bundle(quick_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    _, out = quick_run
+    target = tmp_path / "bundle"
+    shutil.copytree(out, target)
+    before = (target / MANIFEST_NAME).read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "write_bundle", broken)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.run(pipeline.build_parser().parse_args(["--quick", "--out", str(target)]))
+    assert (target / MANIFEST_NAME).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+    load_bundle(target)
+
+
+# --- regression, only when asked -----------------------------------------------------------------
+
+def test_regression_task(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    words = ["great", "fine", "bad", "slow", "fast", "ok", "broken", "lovely"]
+    score = {"great": 2, "lovely": 2, "fast": 1, "fine": 1, "ok": 0, "slow": -1, "bad": -2,
+             "broken": -2}
+    rows = []
+    for i in range(300):
+        chosen = list(rng.choice(words, size=3))
+        rows.append((f"review {i}: " + " ".join(chosen), f"{sum(score[w] for w in chosen)}"))
+    path = write_csv(tmp_path / "reviews.csv", rows, header=["text", "stars"])
+    run = run_lesson(MODULE, "--quick", "--input", str(path), "--task", "regression",
+                     out=tmp_path / "bundle", capsys=capsys)
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    summary = run.summary
+    validate(summary)
+    assert {"mse", "rmse", "mae", "r2"} <= set(summary["metrics"])
+    assert summary["metrics"]["r2"] > 0.5
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.task == "regression" and bundle.labels == ()
+
+
+def test_classification_is_the_default_even_for_numeric_labels(tmp_path):
+    path = write_csv(tmp_path / "r.csv", [("good", "1"), ("bad", "0")], header=["text", "label"])
+    args = pipeline.build_parser().parse_args(["--input", str(path)])
+    assert args.task == "classification"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "encoding", "expected"), [
+    ("Счёт выставлен дважды, верните деньги\nспасибо", "cp1251", "cp1251"),
+    ("Счёт выставлен дважды, верните деньги\nспасибо", "koi8_r", "koi8_r"),
+    ("Ça coûte très cher, je voudrais être remboursé", "cp1252", "cp1252"),
+    ("plain ascii, with a café", "utf-8", "utf-8"),
+    ("с BOM от Excel", "utf-8-sig", "utf-8-sig"),
+])
+def test_encoding_detection(text, encoding, expected):
+    decoded = decode_bytes(text.encode(encoding))
+    assert decoded.encoding == expected
+    assert decoded.text.lstrip("\ufeff") == text
+
+
+def test_forced_wrong_encoding_is_one_clear_error():
+    with pytest.raises(UsageError, match="not valid utf-8"):
+        decode_bytes("Счёт".encode("cp1251"), forced="utf-8")
+
+
+def test_delimiter_and_header_detection(tmp_path):
+    rows = [("spam", "Buy now; limited offer, click"), ("ham", "see you, ok?"),
+            ("ham", "lunch; then gym")]
+    semicolon = write_csv(tmp_path / "s.csv", rows, delimiter=";")
+    table = read_table(semicolon)
+    assert table.delimiter == ";" and not table.header and table.frame.shape == (3, 2)
+    assert sniff_delimiter("a\tb\nc\td\n")[0] == "\t"
+    with_header = write_csv(tmp_path / "h.tsv", rows, header=["label", "text"], delimiter="\t")
+    table = read_table(with_header)
+    assert table.header and list(table.frame.columns) == ["label", "text"]
+
+
+def test_columns_are_picked_by_content_without_names(tmp_path):
+    rows = [(str(1000 + i), ["a", "b", "c"][i % 3], f"a longer free text message {i} here")
+            for i in range(30)]
+    table = read_table(write_csv(tmp_path / "x.csv", rows), header=False)
+    columns = choose_columns(table, None, None)
+    assert (columns.text, columns.label) == ("column_2", "column_1")
+    assert "fewest distinct values" in columns.how
+
+
+def test_jsonl_counts_malformed_lines(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "hi", "label": 1}\nnot json\n\n{"text": "yo", "label": 0}\n',
+                    encoding="utf-8")
+    table = read_table(path)
+    assert table.malformed_rows == 1 and table.rows == 4
+    assert table.values("label") == ["1", None, "0"]
+
+
+# --- cleaning ------------------------------------------------------------------------------------
+
+def test_cleaning_policy():
+    texts = ["Same text", "same  text", "Other", "Tie", "tie", "Majority", "majority",
+             "MAJORITY", "x" * 20, "  ", "no label", *[f"rare {i}" for i in range(2)]]
+    labels = ["a", "a", "b", "a", "b", "a", "a", "b", "a", "a", "n/a", "r", "r"]
+    cleaned = clean(texts, labels, max_text_chars=10, min_examples=1)
+    assert cleaned.rows_dropped["duplicate"] == 2  # "same  text" and one "majority"
+    assert cleaned.rows_dropped["conflicting_label"] == 3  # both ties + the minority vote
+    assert cleaned.rows_dropped["too_long"] == 1
+    assert cleaned.rows_dropped["empty_text"] == 1
+    assert cleaned.rows_dropped["missing_label"] == 1
+    assert "Majority" in cleaned.texts and "Tie" not in cleaned.texts
+    rare = clean(texts, labels, max_text_chars=10, min_examples=3)
+    assert rare.rare_labels == {"a": 2, "b": 1, "r": 2}
+    assert normalize_text("Ｆｒｅｅ\u00a0 money\u200b!\n") == "Free money!"
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.one_of(st.none(), st.text(alphabet="ab \t\u00a0Ａ\u200b", max_size=6)),
+    st.one_of(st.none(), st.sampled_from(["x", "X ", "y", "na", "", "z", "1.5", "oops"]))),
+    max_size=60),
+    malformed=st.integers(0, 3), min_examples=st.integers(1, 4),
+    task=st.sampled_from(["classification", "regression"]))
+def test_cleaning_accounts_for_every_row(rows, malformed, min_examples, task):
+    texts, labels = [r[0] for r in rows], [r[1] for r in rows]
+    cleaned = clean(texts, labels, task=task, max_text_chars=4, min_examples=min_examples,
+                    malformed_rows=malformed)
+    assert set(cleaned.rows_dropped) == set(REASONS)
+    assert cleaned.rows_in == len(rows) + malformed
+    assert cleaned.rows_in == cleaned.rows_kept + sum(cleaned.rows_dropped.values())
+    keys = [t.lower() for t in cleaned.texts]
+    assert len(keys) == len(set(keys))  # no duplicates survive
+    assert all(0 < len(t) <= 4 for t in cleaned.texts)
+    if task == "classification":
+        assert all(cleaned.labels.count(label) >= min_examples for label in cleaned.labels)
+    else:
+        assert all(isinstance(v, float) and math.isfinite(v) for v in cleaned.labels)
+
+
+# --- checks, split and threshold -----------------------------------------------------------------
+
+def test_split_is_stratified_seeded_and_leak_free():
+    texts = [f"message {i}" for i in range(100)]
+    labels = ["a"] * 70 + ["b"] * 30
+    cleaned = clean(texts, labels)
+    one, two = (split_data(cleaned, task="classification", seed=3) for _ in range(2))
+    assert one.test.texts == two.test.texts
+    assert sum(label == "b" for label in one.test.labels) in (4, 5)
+    assert all(data_checks(one, "classification").values())
+
+
+def test_threshold_reaches_the_target_recall():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    choice = choose_threshold(y, scores, target_recall=1.0)
+    assert choice.threshold == pytest.approx(0.4) and choice.val_recall == 1.0
+    assert choice.precision_cost == pytest.approx(0.75 - 4 / 5)
+    assert choose_threshold(y, scores, target_recall=0.5).threshold == pytest.approx(0.8)
