@@ -42,7 +42,9 @@ STAGES: tuple[Stage, ...] = (
         Lesson("word2vec", "Skip-gram with negative sampling on SMS text; nearest neighbours"),
         Lesson("spam_classifier", "SMS spam: embeddings + n-gram hashing vs a TF-IDF baseline"),
     )),
-    Stage("4", "stage4_own_data", "Your own data: a pipeline, metrics and a model bundle"),
+    Stage("4", "stage4_own_data", "Your own data: a pipeline, metrics and a model bundle", (
+        Lesson("pipeline", "Read, clean, check, split, train, measure; write a model bundle"),
+    )),
     Stage("5a", "stage5a_integration", "Integration: export, REST/gRPC service, app, benchmark", (
         Lesson("export", "Export to ONNX and TorchScript, check parity, record in the bundle"),
         Lesson("business_case", "Hours and money saved, cost of errors, break-even"),
