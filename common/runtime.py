@@ -55,7 +55,7 @@ class TextClassifierRuntime:
 
     def __init__(self, spec: TextSpec, model_path: str | Path, labels: Sequence[str], *,
                  positive_label: str | None = None, threshold: float = 0.5,
-                 batch_size: int = 256) -> None:
+                 batch_size: int = 256, threads: int | None = None) -> None:
         self.labels = tuple(labels)
         if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
             raise ValueError(f"need two or more distinct labels, got {list(self.labels)}")
@@ -66,7 +66,14 @@ class TextClassifierRuntime:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
         self.encoder = TextEncoder(spec)
         self.positive_label, self.threshold, self.batch_size = positive_label, threshold, batch_size
-        self.session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        if threads is not None:
+            # A server answers many tiny calls: a fixed thread count and no busy-waiting between
+            # them, so concurrent requests do not fight over the cores.
+            options.intra_op_num_threads = options.inter_op_num_threads = threads
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(model_path), options,
+                                            providers=["CPUExecutionProvider"])
         self._check_interface()
 
     @classmethod

@@ -82,6 +82,7 @@ def load_predictor(root: Path) -> BundlePredictor:
             load_spec(bundle.path("preprocessing")), bundle.export_path(ONNX_EXPORT),
             bundle.labels, positive_label=bundle.positive_label,
             threshold=bundle.decision_threshold if bundle.decision_threshold is not None else 0.5,
+            threads=1,  # one thread per worker: concurrency comes from requests, not from ops
         )
         runtime.verify(bundle.path("preprocessing_vectors"))
     except (SpecError, ValueError) as error:

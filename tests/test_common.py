@@ -194,3 +194,16 @@ def test_bad_flags_exit_2_with_one_line(argv, capsys):
         parser.parse_args(argv)
     assert exit_info.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_an_unresolvable_host_is_not_retried(tmp_path, monkeypatch):
+    import socket
+    import urllib.error
+
+    monkeypatch.delenv("MLCOURSE_OFFLINE")
+    no_dns = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+    fetch, calls = fake_fetch({"http://a/f": no_dns, "http://b/f": no_dns})
+    with pytest.raises(DownloadError, match="Name or service"):
+        download(["http://a/f", "http://b/f"], tmp_path / "f", retries=3, backoff_seconds=0,
+                 fetch=fetch)
+    assert calls == ["http://a/f", "http://b/f"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -57,6 +59,10 @@ def _fetch(url: str, target: Path, timeout: float) -> None:
                 bar.update(len(chunk))
 
 
+def _unresolvable(error: Exception) -> bool:
+    return isinstance(error, urllib.error.URLError) and isinstance(error.reason, socket.gaierror)
+
+
 def download(
     urls: Sequence[str],
     dest: Path,
@@ -91,6 +97,8 @@ def download(
                 return dest
             except Exception as error:  # noqa: BLE001  (any failure means: try again, then fall back)
                 errors.append(f"{url} (attempt {attempt}): {error}")
+                if _unresolvable(error):
+                    break  # no DNS (offline): retrying this host cannot help
             finally:
                 temp.unlink(missing_ok=True)
             if attempt < retries:
