@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from common.bundle import Bundle, add_export, default_bundle_dir, load_bundle
+from common.bundle import (
+    DEFAULT_BUNDLE_DIR,
+    Bundle,
+    add_export,
+    default_bundle_dir,
+    load_bundle,
+)
 from common.devices import pick_device
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
 from common.paths import SHIPPED_DATA_DIR
@@ -62,6 +68,9 @@ ONNX_FILE = "model.onnx"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=60)
+    for action in parser._actions:  # argparse offers no public way to reword a shared flag
+        if action.dest == "out":
+            action.help = f"bundle folder (default: {DEFAULT_BUNDLE_DIR}/ here)"
     data = parser.add_argument_group("data")
     data.add_argument("--input", type=Path, default=None,
                       help=f"CSV/TSV/JSON Lines/Parquet file (default: {DEFAULT_INPUT.name})")
