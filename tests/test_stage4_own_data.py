@@ -174,6 +174,15 @@ def _write_manifest(root: Path, manifest: dict) -> None:
     (root / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
 
 
+@pytest.mark.slow
+def test_default_run_passes_its_bars(tmp_path, capsys):
+    run = run_lesson(MODULE, out=tmp_path / "bundle", capsys=capsys)
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    validate(run.summary)
+    assert run.summary["final_loss"] <= run.summary["loss_threshold"]
+    assert run.summary["metrics"]["accuracy"] >= 0.7
+
+
 # --- the acceptance shape: headerless, label first, not UTF-8 ------------------------------------
 
 def test_headerless_cp1251_two_class_file(sms_rows, tmp_path, capsys):
