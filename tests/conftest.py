@@ -71,3 +71,35 @@ def assert_one_line_error(run: LessonRun, code: int = 2) -> None:
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, run.stderr
     assert "Traceback" not in run.stderr
+
+
+# --- one trained model for the whole session (GUIDE §3) --------------------------------------
+@pytest.fixture(scope="session")
+def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A quick stage 4 bundle, trained once per session. Read-only: copy it before changing it."""
+    from stage4_own_data.pipeline import build_bundle
+
+    out = tmp_path_factory.mktemp("quick-bundle") / "bundle"
+    build_bundle(out, quick=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def exported_bundle(
+    quick_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    """A copy of :func:`quick_bundle` with stage 5a's exports, and the export lesson's summary."""
+    import contextlib
+    import io
+    import shutil
+
+    from stage5a_integration import export
+
+    base = tmp_path_factory.mktemp("stage5a")
+    bundle = Path(shutil.copytree(quick_bundle, base / "bundle"))
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = export.main(["--bundle", str(bundle), "--quick", "--json",
+                            "--out", str(base / "export")])
+    assert code == 0, output.getvalue()
+    return bundle, json.loads(output.getvalue().strip().splitlines()[-1])

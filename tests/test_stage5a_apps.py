@@ -18,21 +18,21 @@ import pytest
 
 from common.summary import validate
 from tests.conftest import IN_CI, PROJECT_ROOT, require, run_lesson
-from tests.test_stage5a_service import SPAM, exported_bundle, live_server
+from tests.test_stage5a_service import SPAM, live_server
 
 
 @pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return exported_bundle(tmp_path_factory)[0]
+def bundle_dir(exported_bundle: tuple[Path, dict[str, Any]]) -> Path:
+    return exported_bundle[0]
 
 
 # --- export, benchmark, business case ------------------------------------------------------
 
 
-def test_export_checks_parity_and_records_both_files(tmp_path_factory):
+def test_export_checks_parity_and_records_both_files(exported_bundle):
     from common.bundle import load_bundle
 
-    bundle_dir, summary = exported_bundle(tmp_path_factory)
+    bundle_dir, summary = exported_bundle
     validate(summary)
     assert summary["passed"] and summary["kind"] == "tool"
     for name in ("onnx", "torchscript"):

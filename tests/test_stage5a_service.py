@@ -1,7 +1,7 @@
 """Stage 5a service: REST through TestClient and a real uvicorn, gRPC, the serve CLI, batching.
 
-One quick bundle is trained (stage 4's helper) and exported (this stage's export lesson) per
-test session; :func:`exported_bundle` caches it so every stage 5a test module shares it.
+The session's quick bundle (``tests/conftest.py``), exported once by this stage's export lesson
+(the ``exported_bundle`` fixture), serves every stage 5a test.
 """
 
 from __future__ import annotations
@@ -26,33 +26,12 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, require
 
-_BUNDLES: dict[Path, tuple[Path, dict[str, Any]]] = {}
 SPAM = "WINNER!! You have been selected for a £1000 prize. Call 09061701461 now to claim"
 
 
-def exported_bundle(factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A quick stage 4 bundle with this stage's exports, and the export lesson's JSON summary."""
-    base = factory.getbasetemp() / "stage5a"
-    if base not in _BUNDLES:
-        import io
-
-        from stage4_own_data.pipeline import build_bundle
-        from stage5a_integration import export
-
-        bundle = base / "bundle"
-        build_bundle(bundle, quick=True)
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            code = export.main(["--bundle", str(bundle), "--quick", "--json",
-                                "--out", str(base / "export")])
-        assert code == 0, output.getvalue()
-        _BUNDLES[base] = (bundle, json.loads(output.getvalue().strip().splitlines()[-1]))
-    return _BUNDLES[base]
-
-
 @pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return exported_bundle(tmp_path_factory)[0]
+def bundle_dir(exported_bundle: tuple[Path, dict[str, Any]]) -> Path:
+    return exported_bundle[0]
 
 
 @pytest.fixture(scope="module")

@@ -45,12 +45,8 @@ socket.create_connection = _no_network
 
 
 @pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from stage4_own_data.pipeline import build_bundle
-
-    out = tmp_path_factory.mktemp("stage5b") / "bundle"
-    build_bundle(out, quick=True)
-    return out
+def bundle_dir(quick_bundle: Path) -> Path:
+    return quick_bundle
 
 
 @pytest.fixture(scope="module")
