@@ -63,11 +63,13 @@ def lesson_parser(
     *,
     epochs: int | None = None,
     trains: bool = True,
+    out_help: str = "output folder (default: runs/<stage>/<lesson>/ here)",
 ) -> LessonArgumentParser:
     """A parser with the flags every lesson shares (GUIDE §2); lessons add their own.
 
     ``epochs`` is the default of ``--epochs`` (omit it for lessons that do not train for epochs);
-    ``trains=False`` leaves out ``--device`` for lessons that never touch an accelerator.
+    ``trains=False`` leaves out ``--device`` for lessons that never touch an accelerator;
+    ``out_help`` rewords ``--out`` for lessons whose output is not a runs folder (a bundle).
     """
     parser = LessonArgumentParser(
         prog=f"python -m {module}",
@@ -83,8 +85,7 @@ def lesson_parser(
     if trains:
         parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                             help="where to train; auto prefers cuda, then mps, then cpu")
-    parser.add_argument("--out", default=None,
-                        help="output folder (default: runs/<stage>/<lesson>/ here)")
+    parser.add_argument("--out", default=None, help=out_help)
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON summary line on stdout")
     return parser

@@ -67,10 +67,8 @@ ONNX_FILE = "model.onnx"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=60)
-    for action in parser._actions:  # argparse offers no public way to reword a shared flag
-        if action.dest == "out":
-            action.help = f"bundle folder (default: {DEFAULT_BUNDLE_DIR}/ here)"
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=60,
+                           out_help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR}/ here)")
     data = parser.add_argument_group("data")
     data.add_argument("--input", type=Path, default=None,
                       help=f"CSV/TSV/JSON Lines/Parquet file (default: {DEFAULT_INPUT.name})")
