@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from common.devices import pick_device
 from common.errors import UsageError
-from common.lesson import lesson_main, lesson_parser, positive_int
+from common.lesson import lesson_main, lesson_parser, non_negative_int, positive_int
 from common.paths import SHIPPED_DATA_DIR, runs_dir
 from common.plots import save_figure
 from common.seed import seed_everything
@@ -68,16 +68,6 @@ PATHS = {
 }
 
 
-def thread_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a thread count, or 0 for torch's default, "
-                                         f"got {value}")
-    return value
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0])
@@ -87,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training images in the timed epoch (--quick: 6,000)")
     parser.add_argument("--repeats", type=positive_int, default=MIN_REPEATS,
                         help="timed epochs per path; the median is reported (--quick: 1)")
-    parser.add_argument("--threads", type=thread_count, default=1,
+    parser.add_argument("--threads", type=non_negative_int, default=1,
                         help="torch's CPU threads while timing; one core measures the pipelines "
                              "rather than the thread scheduler (0: torch's default)")
     return parser

@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from common.devices import pick_device
-from common.lesson import lesson_main, lesson_parser, positive_float, positive_int
+from common.lesson import dropout_rate, lesson_main, lesson_parser, positive_float, positive_int
 from common.metrics import accuracy, confusion
 from common.paths import SHIPPED_DATA_DIR, runs_dir
 from common.plots import plot_confusion_matrix, plot_loss_curves, save_figure
@@ -60,15 +60,6 @@ LOSS_THRESHOLD, QUICK_LOSS_THRESHOLD = 0.15, 0.4
 MNIST_ACCURACY_BAR, ACCURACY_BAR, QUICK_ACCURACY_BAR = 0.98, 0.96, 0.88
 MISCLASSIFIED_SHOWN = 25
 
-
-def dropout_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

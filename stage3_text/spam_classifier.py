@@ -29,7 +29,14 @@ import numpy as np
 import torch
 
 from common.devices import pick_device
-from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
+from common.lesson import (
+    dropout_rate,
+    lesson_main,
+    lesson_parser,
+    positive_float,
+    positive_int,
+    probability,
+)
 from common.metrics import binary_metrics, confusion
 from common.paths import runs_dir
 from common.plots import plot_confusion_matrix, plot_loss_curves
@@ -74,15 +81,6 @@ BEHAVIOUR = {
            "ham": "Привет, я задержусь на работе, буду дома к восьми"},
 }
 
-
-def dropout_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
