@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from common.lesson import LessonArgumentParser, positive_int
+from common.lesson import HelpFormatter, LessonArgumentParser, positive_int
 from stage5a_integration.api import ServiceSettings, create_app
 from stage5a_integration.monitoring import MULTIPROCESS_ENV
 from stage5a_integration.predictor import DEFAULT_BUNDLE, load_predictor
@@ -47,7 +47,7 @@ def port_number(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = LessonArgumentParser(
         prog="mlcourse serve", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE,
                         help="model bundle folder (stage 4's output, with an ONNX export)")

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from common.errors import EXIT_OK, EXIT_USAGE, UsageError  # noqa: E402
-from common.lesson import LessonArgumentParser  # noqa: E402
+from common.lesson import HelpFormatter, LessonArgumentParser  # noqa: E402
 from common.runtime import Prediction, TextClassifierRuntime  # noqa: E402
 from stage5b_on_device.model_dir import MODELS, load_runtime  # noqa: E402
 
@@ -39,7 +39,7 @@ MAX_PEAK_RSS_MB = 100.0
 def build_parser() -> argparse.ArgumentParser:
     parser = LessonArgumentParser(
         prog="python -m stage5b_on_device.offline_app", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--model-dir", type=Path, required=True,
                         help="offline model directory (from export_mobile --out)")
     parser.add_argument("--precision", choices=tuple(MODELS), default="int8",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from common.errors import EXIT_OK, EXIT_USAGE
-from common.lesson import LessonArgumentParser
+from common.lesson import HelpFormatter, LessonArgumentParser
 from common.paths import runs_dir
 from stage5a_integration.api import API_KEY_ENV
 from stage5a_integration.inbox.app import create_inbox_app, label_pending
@@ -28,7 +28,7 @@ SAMPLE_CSV = Path(__file__).with_name("sample_messages.csv")
 def build_parser() -> argparse.ArgumentParser:
     parser = LessonArgumentParser(prog="python -m stage5a_integration.inbox",
                                   description=__doc__.splitlines()[0],
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                  formatter_class=HelpFormatter)
     parser.add_argument("--db", type=Path, default=None,
                         help="SQLite file (default: runs/stage5a_integration/inbox/inbox.sqlite3)")
     parser.add_argument("--service-url", default="http://127.0.0.1:8000",
