@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from common.errors import UsageError
+from common.jsonfile import read_json_object
 
 FORMAT = "ml-roadmap/model-bundle"
 FORMAT_VERSION = 1
@@ -156,11 +157,8 @@ def load_bundle(root: str | Path, *, verify_checksums: bool = True) -> Bundle:
     manifest_path = root / MANIFEST_NAME
     if not manifest_path.is_file():
         raise BundleError(f"{root} is not a model bundle: it has no {MANIFEST_NAME}")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{manifest_path} is not valid JSON: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    manifest = read_json_object(manifest_path, error=BundleError, what="bundle manifest")
+    if manifest.get("format") != FORMAT:
         raise BundleError(f"{manifest_path} is not an {FORMAT} manifest")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:

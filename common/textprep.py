@@ -48,6 +48,8 @@ from typing import Any
 
 import numpy as np
 
+from common.jsonfile import read_json_object
+
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 SPEC_FORMAT = "ml-roadmap/text-spec"
@@ -316,13 +318,7 @@ def save_spec(spec: TextSpec, path: Path) -> Path:
 
 
 def load_spec(path: Path) -> TextSpec:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SpecError(f"cannot read the text spec {path}: {error}") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{path} is not a text spec (expected a JSON object)")
-    return TextSpec.from_json(data)
+    return TextSpec.from_json(read_json_object(path, error=SpecError, what="text spec"))
 
 
 def test_vectors_path(spec_path: Path) -> Path:

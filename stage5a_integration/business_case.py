@@ -21,7 +21,6 @@ Writes a Markdown report and a plot under ``runs/stage5a_integration/business_ca
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -32,6 +31,7 @@ import numpy as np
 
 from common.bundle import Bundle, default_bundle_dir, load_bundle
 from common.errors import UsageError
+from common.jsonfile import read_json_object
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int
 from common.paths import runs_dir
 from common.summary import LessonSummary
@@ -131,14 +131,18 @@ def read_quality(bundle: Bundle, label: str | None) -> Quality:
 
 def read_serving(bench_json: Path, bundle: Bundle) -> Serving:
     if bench_json.is_file():
-        document = json.loads(bench_json.read_text(encoding="utf-8"))
-        http = document.get("http")
-        if http:
-            predict = http["endpoints"]["predict"]
-            return Serving(f"{bench_json} ({document['created_at']})", predict["rps"],
-                           predict["latency_ms"]["p95"])
-        service = next(r for r in document["inprocess"]
-                       if r["engine"] == "service_path" and r["batch"] == 1)
+        document = read_json_object(bench_json, what="benchmark result")
+        try:
+            http = document.get("http")
+            if http:
+                predict = http["endpoints"]["predict"]
+                return Serving(f"{bench_json} ({document['created_at']})", predict["rps"],
+                               predict["latency_ms"]["p95"])
+            service = next(r for r in document["inprocess"]
+                           if r["engine"] == "service_path" and r["batch"] == 1)
+        except (KeyError, TypeError, StopIteration):
+            raise UsageError(f"{bench_json} is not a result of stage5a_integration.bench "
+                             "(run it again)") from None
         return Serving(f"{bench_json}, in-process only", None, service["p50_ms"])
     from stage5a_integration.predictor import load_predictor
 

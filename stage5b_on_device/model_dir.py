@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UsageError
+from common.jsonfile import read_json_object
 from common.runtime import TextClassifierRuntime
 from common.textprep import SpecError, load_spec, test_vectors_path
 
@@ -68,11 +69,8 @@ def read_model_info(root: Path) -> ModelInfo:
     if not path.is_file():
         raise UsageError(f"{root} is not an offline model directory: it has no {MANIFEST} "
                          "(make one with `python -m stage5b_on_device.export_mobile --out DIR`)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    data = read_json_object(path, what="model directory manifest")
+    if data.get("format") != FORMAT:
         raise UsageError(f"{path} is not an {FORMAT} manifest")
     if data.get("version") != VERSION:
         raise UsageError(f"{path}: version {data.get('version')} is not supported "

@@ -271,7 +271,7 @@ def test_runtime_wheel_installs_and_predicts_without_torch(bundle_dir, tmp_path)
                                                    if n.endswith("METADATA"))).decode())
     modules = {n for n in names if n.startswith("common/")}
     assert modules == {f"common/{m}.py" for m in
-                       ("__init__", "errors", "textprep", "bundle", "runtime")}
+                       ("__init__", "errors", "jsonfile", "textprep", "bundle", "runtime")}
     with zipfile.ZipFile(wheel) as archive:  # the very files of the project, not copies
         for module in modules:
             assert archive.read(module) == (PROJECT_ROOT / module).read_bytes()
