@@ -32,23 +32,19 @@ import numpy as np
 from common.bundle import Bundle, default_bundle_dir, load_bundle
 from common.errors import UsageError
 from common.jsonfile import read_json_object
-from common.lesson import lesson_main, lesson_parser, positive_float, positive_int
+from common.lesson import (
+    lesson_main,
+    lesson_parser,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 from common.paths import runs_dir
 from common.summary import LessonSummary
 from stage5a_integration.bench import default_bench_json
 
 STAGE, LESSON = "stage5a_integration", "business_case"
 REPORT, PLOT = "business_case.md", "business_case.png"
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
