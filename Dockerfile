@@ -2,7 +2,7 @@
 #
 #   docker build -t mlcourse-serve .
 #   docker run --rm -p 8000:8000 -p 50051:50051 \
-#       -v "$PWD/runs/stage4_own_data/bundle:/bundle:ro" -e MLCOURSE_API_KEY=change-me mlcourse-serve
+#       -v "$PWD/runs/stage4_own_data/bundles/support_inbox:/bundle:ro" -e MLCOURSE_API_KEY=change-me mlcourse-serve
 #
 # The bundle (with its ONNX export: `python -m stage5a_integration.export`) is mounted, not baked
 # in, so one image serves every model version. Lint: `hadolint Dockerfile`.
@@ -22,7 +22,12 @@ RUN pip install --no-cache-dir --constraint constraints.txt \
         numpy onnxruntime fastapi "uvicorn[standard]" grpcio grpcio-tools protobuf \
         prometheus-client
 
-COPY common/ common/
+# The model side is the torch-free package common/bundle, whole; beside it only the service's
+# code and the few toolkit modules its command line uses (a test checks this list against what
+# the service really imports).
+COPY common/bundle/ common/bundle/
+COPY common/__init__.py common/errors.py common/lesson.py common/paths.py common/registry.py \
+     common/summary.py common/
 COPY stage5a_integration/ stage5a_integration/
 
 RUN useradd --create-home --uid 10001 service

@@ -1,7 +1,9 @@
 """``mlcourse``: list the stages, run them, and check the learner's setup.
 
 Imports stay lazy: ``--help``, ``list`` and ``doctor`` never import a stage, and only ``doctor``
-and ``run`` import torch.
+and ``run`` import torch. Lessons come from the course map (:mod:`common.registry`); further
+commands (``mlcourse serve``) from the ``mlcourse.commands`` entry points that packages declare
+in their ``pyproject.toml``, so this module names no stage.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import sys
 import time
 from typing import Any
 
+from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
 from common.lesson import LessonArgumentParser
 from common.registry import STAGES, Stage, find_stage, stage_ids
 
+COMMANDS_GROUP = "mlcourse.commands"  # entry points: name = "module:function [extra]"
+BUILT_IN = ("list", "run", "doctor")
 OPTIONAL_PACKAGES = {
     "serve (stage 5a)": ("fastapi", "uvicorn", "grpc"),
     "browser tests": ("selenium",),
@@ -39,9 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="smoke mode for every lesson")
     run.add_argument("--json", action="store_true", help="end with one JSON summary line")
     commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
-    commands.add_parser("serve", add_help=False,
-                        help="serve a model bundle over REST and gRPC (stage 5a)")
+    for name, entry in plugin_commands().items():
+        commands.add_parser(name, add_help=False,
+                            help=f"from {entry.module} (mlcourse {name} --help)")
     return parser
+
+
+def plugin_commands() -> dict[str, importlib.metadata.EntryPoint]:
+    """The commands installed packages add (``[project.entry-points."mlcourse.commands"]``)."""
+    return {entry.name: entry
+            for entry in importlib.metadata.entry_points(group=COMMANDS_GROUP)
+            if entry.name not in BUILT_IN}
 
 
 def cmd_list() -> int:
@@ -156,31 +169,32 @@ def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
     return EXIT_OK if passed else EXIT_FAILED
 
 
-def cmd_serve(argv: list[str]) -> int:
-    """Hand over to stage 5a's service, imported only now (it needs the ``serve`` extra)."""
+def cmd_plugin(entry: importlib.metadata.EntryPoint, argv: list[str]) -> int:
+    """Hand over to a command's ``main(argv)``, imported only now (it may need an extra)."""
     try:
-        serve = importlib.import_module("stage5a_integration.serve")
+        command = entry.load()
     except ModuleNotFoundError as error:
-        raise UsageError(
-            f"serving needs {error.name!r}: install the extra with pip install -e '.[serve]'"
-        ) from None
-    return serve.main(argv)
+        extra = ",".join(entry.extras) or "all"
+        raise UsageError(f"`mlcourse {entry.name}` needs {error.name!r}: install it with "
+                         f"pip install -e '.[{extra}]'") from None
+    return command(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "serve":
+    plugins = plugin_commands()
+    if rest and args.command not in plugins:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        if args.command == "serve":
-            return cmd_serve(rest)
+        if args.command in plugins:
+            return cmd_plugin(plugins[args.command], rest)
         if args.command == "list":
             return cmd_list()
         if args.command == "doctor":
             return cmd_doctor()
         return cmd_run(args.stage, quick=args.quick, as_json=args.json)
-    except UsageError as error:
+    except (UsageError, BundleError) as error:
         print(f"mlcourse: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except NonFiniteLossError as error:

@@ -16,9 +16,12 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
+from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
+from common.registry import BUNDLE_STORE_DIR
 from common.summary import LessonSummary
 
 RunFn = Callable[[argparse.Namespace], LessonSummary]
@@ -107,13 +110,13 @@ def lesson_parser(
     description: str,
     *,
     epochs: int | None = None,
-    trains: bool = True,
+    device_flag: bool = True,
     out_help: str = "output folder (default: runs/<stage>/<lesson>/ here)",
 ) -> LessonArgumentParser:
     """A parser with the flags every lesson shares (GUIDE §2); lessons add their own.
 
     ``epochs`` is the default of ``--epochs`` (omit it for lessons that do not train for epochs);
-    ``trains=False`` leaves out ``--device`` for lessons that never touch an accelerator;
+    ``device_flag=False`` leaves out ``--device`` for lessons that never touch an accelerator;
     ``out_help`` rewords ``--out`` for lessons whose output is not a runs folder (a bundle).
     """
     parser = LessonArgumentParser(
@@ -127,13 +130,20 @@ def lesson_parser(
     if epochs is not None:
         parser.add_argument("--epochs", type=positive_int, default=epochs,
                             help="passes over the training data")
-    if trains:
+    if device_flag:
         parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                             help="where to train; auto prefers cuda, then mps, then cpu")
     parser.add_argument("--out", default=None, help=out_help)
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON summary line on stdout")
     return parser
+
+
+def add_bundle_flag(parser: argparse.ArgumentParser, what: str = "model bundle folder") -> None:
+    """``--bundle DIR``; without it, the current bundle (resolve with
+    :func:`common.paths.chosen_bundle`)."""
+    parser.add_argument("--bundle", type=Path, default=None,
+                        help=f"{what} (default: the current bundle in {BUNDLE_STORE_DIR}/)")
 
 
 def execute(run: RunFn, args: argparse.Namespace) -> LessonSummary:
@@ -170,7 +180,7 @@ def lesson_main(parser: argparse.ArgumentParser, run: RunFn, argv: list[str] | N
     args = parser.parse_args(argv)
     try:
         summary = execute(run, args)
-    except UsageError as error:
+    except (UsageError, BundleError) as error:
         return fail(str(error), EXIT_USAGE)
     except NonFiniteLossError as error:
         return fail(str(error), EXIT_FAILED)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common.bundle.store import BundleStore
+from common.registry import BUNDLE_MAKER, BUNDLE_STORE_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DATA_DIR = PROJECT_ROOT / "data"
 
@@ -23,3 +26,14 @@ def runs_dir(stage: str, lesson: str, out: str | Path | None = None) -> Path:
     path = Path(out) if out is not None else Path.cwd() / "runs" / stage / lesson
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def bundle_store() -> BundleStore:
+    """The store of named model bundles (``runs/stage4_own_data/bundles`` here)."""
+    return BundleStore(Path.cwd() / BUNDLE_STORE_DIR,
+                       make_hint=f"train one with `{BUNDLE_MAKER}`, or pass --bundle DIR")
+
+
+def chosen_bundle(given: str | Path | None) -> Path:
+    """``--bundle``: the folder given, else the store's current bundle (one clear error if none)."""
+    return Path(given) if given is not None else bundle_store().current()

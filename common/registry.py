@@ -1,12 +1,19 @@
 """The map of the course: stage ids, their packages and their lessons, by module name only.
 
 The CLI reads this and imports a lesson only when asked to run it, so ``mlcourse list`` never
-imports torch. Each stage's issue adds its lessons here, in the order a learner runs them.
+imports torch. Each stage's issue adds its lessons here, in the order a learner runs them. It is
+also the one place in ``common`` that knows where a stage keeps what later stages read: the
+store of model bundles that stage 4 writes and stages 5a/5b use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+# Stage 4 writes named model bundles here (relative to the working folder); 5a and 5b read them.
+BUNDLE_STORE_DIR = PurePosixPath("runs/stage4_own_data/bundles")
+BUNDLE_MAKER = "python -m stage4_own_data.pipeline"  # the command that makes one
 
 
 @dataclass(frozen=True)

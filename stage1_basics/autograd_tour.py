@@ -26,7 +26,7 @@ TOLERANCE = 1e-9  # float64 throughout: hand, autograd and numeric gradients agr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     parser.add_argument("--w", type=float, default=0.5, help="the weight to take gradients at")
     parser.add_argument("--b", type=float, default=0.1, help="the bias to take gradients at")
     return parser

@@ -204,7 +204,7 @@ def plot_gradient_flow(norms: dict[str, list[float]], path: Path) -> Path:
 
 # %%
 def build_parser() -> argparse.ArgumentParser:
-    return lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    return lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
 
 
 def run(args: argparse.Namespace) -> LessonSummary:

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from common.devices import pick_device
@@ -29,6 +28,7 @@ from common.plots import plot_confusion_matrix, plot_loss_curves, save_figure
 from common.seed import seed_everything
 from common.summary import LessonSummary
 from common.training import EpochRecord, TensorBatches, evaluate, fit, log_epoch
+from common.weights import save_safetensors
 from stage2_layers.mlp import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN,
@@ -121,11 +121,9 @@ def plot_misclassified(images: torch.Tensor, true: torch.Tensor, predicted: torc
 def save_weights(model: nn.Module, path: Path, args: argparse.Namespace, data: DigitData,
                  mean: float, std: float) -> Path:
     """safetensors weights plus what is needed to rebuild and feed the model, as metadata."""
-    state = {name: value.detach().cpu().contiguous() for name, value in model.state_dict().items()}
     metadata = {"hidden": ",".join(map(str, args.hidden)), "dropout": str(args.dropout),
                 "pixel_mean": f"{mean:.6f}", "pixel_std": f"{std:.6f}", "dataset": data.name}
-    save_file(state, str(path), metadata=metadata)
-    return path
+    return save_safetensors(model, path, metadata)
 
 
 # %%

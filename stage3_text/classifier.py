@@ -1,10 +1,11 @@
 """A fastText-style text classifier built only from ops every exporter handles.
 
 Two ``nn.Embedding`` tables (padding id 0): one for word ids, one for hashed character n-gram ids
-(``common.textprep``). Each table is averaged over the real (non-padding) positions — masked mean
-pooling — the two averages are concatenated, and a linear layer (or a small MLP) gives one logit
-per class. No ``nn.EmbeddingBag``: it does not survive ExecuTorch, Core ML or torchao, and turns
-into a ``Loop`` in ONNX; an embedding lookup plus a masked mean is the same maths in plain ops.
+(``common.bundle.textprep``). Each table is averaged over the real (non-padding) positions —
+masked mean pooling — the two averages are concatenated, and a linear layer (or a small MLP)
+gives one logit per class. No ``nn.EmbeddingBag``: it does not survive ExecuTorch, Core ML or
+torchao, and turns into a ``Loop`` in ONNX; an embedding lookup plus a masked mean is the same
+maths in plain ops.
 
 Any number of classes: stage 4 reuses :class:`ClassifierConfig`, :class:`TextClassifier` and
 :func:`train_classifier` for its multi-class bundles (the config is plain data for a manifest).
@@ -22,8 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.textprep import PAD_ID, TextEncoder, TextSpec
+from common.bundle.textprep import PAD_ID, TextEncoder, TextSpec
 from common.training import EpochRecord, History, TensorBatches, evaluate, fit
+from common.weights import save_safetensors
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,7 @@ def mean_loss(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str],
 
 def save_classifier(model: TextClassifier, path: Path) -> Path:
     """Weights as safetensors, the architecture in its metadata: one file rebuilds the model."""
-    from safetensors.torch import save_file
-
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in
-             model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata={"config": json.dumps(model.config.to_json())})
-    return path
+    return save_safetensors(model, path, {"config": json.dumps(model.config.to_json())})
 
 
 def load_classifier(path: Path) -> TextClassifier:

@@ -27,12 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.bundle.textprep import PAD_ID, UNK_ID
 from common.lesson import lesson_main, lesson_parser, positive_int
 from common.paths import runs_dir
 from common.plots import save_figure
 from common.seed import seed_everything
 from common.summary import LessonSummary
-from common.textprep import PAD_ID, UNK_ID
 
 STAGE, LESSON = "stage3_text", "embeddings"
 FIRST_WORD_ID = UNK_ID + 1  # ids 0 and 1 are <pad> and <unk>, as in every vocabulary here
@@ -54,7 +54,7 @@ TOY_VECTORS: dict[str, tuple[float, float, float]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     parser.add_argument("--vocab-size", type=positive_int, default=50_000,
                         help="words in the vocabulary (a realistic size for a word-level model)")
     parser.add_argument("--dim", type=positive_int, default=100,

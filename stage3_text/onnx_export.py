@@ -1,9 +1,9 @@
 """Export a :class:`~stage3_text.classifier.TextClassifier` to one self-contained ONNX file.
 
 The exported graph takes ``word_ids`` and ``ngram_ids`` (int64 ``[batch, time]``, both dimensions
-dynamic) and returns ``logits`` — the interface :mod:`common.runtime` expects. Two traps avoided
-(GUIDE §6): the example input has a batch of 2 and unequal lengths, never 1, because a size-1
-example lets the exporter specialise that dimension; and the weights are stored inside the
+dynamic) and returns ``logits`` — the interface :mod:`common.bundle.runtime` expects. Two
+traps avoided (GUIDE §6): the example input has a batch of 2 and unequal lengths, never 1, because
+a size-1 example lets the exporter specialise that dimension; and the weights are stored inside the
 ``.onnx`` file rather than beside it in a ``.onnx.data`` file. Stages 4, 5a and 5b reuse this.
 """
 
@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.runtime import INPUT_NAMES, OUTPUT_NAME
+from common.bundle.manifest import INPUT_NAMES, OUTPUT_NAME
+from common.bundle.session import open_session, session_logits
 
 OPSET = 18
 PARITY_TOLERANCE = 1e-4  # max abs difference of fp32 logits, PyTorch vs ONNX Runtime
@@ -39,19 +40,12 @@ def export_onnx(model: nn.Module, path: Path, *, opset: int = OPSET) -> Path:
         program = torch.onnx.export(
             model, example, dynamo=True, opset_version=opset,
             input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-            dynamic_shapes={"word_ids": {0: batch, 1: words}, "ngram_ids": {0: batch, 1: ngrams}},
+            dynamic_shapes={INPUT_NAMES[0]: {0: batch, 1: words},
+                            INPUT_NAMES[1]: {0: batch, 1: ngrams}},
             verbose=False,
         )
     program.save(str(path), external_data=False)
     return path
-
-
-def onnx_logits(path: Path, word_ids: np.ndarray, ngram_ids: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = dict(zip(INPUT_NAMES, (word_ids, ngram_ids), strict=True))
-    return session.run([OUTPUT_NAME], feeds)[0]
 
 
 def parity(model: nn.Module, path: Path, word_ids: torch.Tensor, ngram_ids: torch.Tensor) -> float:
@@ -59,5 +53,5 @@ def parity(model: nn.Module, path: Path, word_ids: torch.Tensor, ngram_ids: torc
     model = copy.deepcopy(model).cpu().eval()
     with torch.no_grad():
         expected = model(word_ids, ngram_ids).numpy()
-    actual = onnx_logits(path, word_ids.numpy(), ngram_ids.numpy())
+    actual = session_logits(open_session(path), word_ids.numpy(), ngram_ids.numpy())
     return float(np.abs(expected - actual).max())

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from common.bundle.files import sha256_file
 from common.data.download import DownloadError, download, with_fallback
 from common.errors import UsageError
 from common.paths import SHIPPED_DATA_DIR, cache_dir
@@ -99,7 +100,7 @@ def read_sms_file(path: Path) -> pd.DataFrame:
 def _fetch_collection() -> Path:
     """Download the UCI zip (retries, mirror) and extract the collection, verified, atomically."""
     target = collection_cache_path()
-    if target.is_file() and _sha256(target) == COLLECTION_SHA256:
+    if target.is_file() and sha256_file(target) == COLLECTION_SHA256:
         return target
     archive = download(UCI_URLS, target.parent / "smsspamcollection.zip")
     try:
@@ -117,14 +118,10 @@ def _fetch_collection() -> Path:
     return target
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _name_of(path: Path) -> str:
     if path.resolve() == SHIPPED_PATH.resolve():
         return SHIPPED_NAME
-    return COLLECTION_NAME if _sha256(path) == COLLECTION_SHA256 else OTHER_FILE_NAME
+    return COLLECTION_NAME if sha256_file(path) == COLLECTION_SHA256 else OTHER_FILE_NAME
 
 
 def load_sms(data: str | Path | None = None, *, announce: Callable[[str], None] = print

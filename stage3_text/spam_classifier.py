@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.bundle.runtime import TextClassifierRuntime
+from common.bundle.textprep import TextEncoder, TextSpec, build_spec, save_spec_with_vectors
 from common.devices import pick_device
 from common.lesson import (
     dropout_rate,
@@ -40,10 +42,8 @@ from common.lesson import (
 from common.metrics import binary_metrics, confusion
 from common.paths import runs_dir
 from common.plots import plot_confusion_matrix, plot_loss_curves
-from common.runtime import TextClassifierRuntime
 from common.seed import seed_everything
 from common.summary import LessonSummary
-from common.textprep import TextEncoder, TextSpec, build_spec, save_spec_with_vectors
 from common.training import log_epoch
 from stage3_text.classifier import (
     ClassifierConfig,

@@ -1,7 +1,7 @@
 """Text → tokens → ids, step by step: what a message becomes before a model sees it.
 
 A model reads numbers, not letters. The course turns text into numbers with one preprocessing,
-``common.textprep`` (the same code later runs in the service and the offline app), in steps:
+``common.bundle.textprep`` (the same code later runs in the service and the offline app), in steps:
   1. normalise: Unicode NFKC (full-width letters, ligatures and decomposed letters become the
      plain ones) and lower case, so "ＦＲＥＥ", "Free" and "free" are one word;
   2. split into tokens: runs of letters and digits (any script) and single punctuation marks or
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common.bundle.textprep import PAD, PAD_ID, UNK, UNK_ID, TextEncoder, TextSpec, build_spec
 from common.lesson import lesson_main, lesson_parser, positive_int
 from common.paths import runs_dir
 from common.plots import save_figure
 from common.summary import LessonSummary
-from common.textprep import PAD, PAD_ID, UNK, UNK_ID, TextEncoder, TextSpec, build_spec
 from stage3_text.sms_data import load_sms, split_sms
 
 STAGE, LESSON = "stage3_text", "tokens"
@@ -64,7 +64,7 @@ QUICK_BPE_MERGES, BPE_MERGES = 60, 200
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     parser.add_argument("--data", default=None,
                         help="an SMS file (label<TAB>text lines) for the vocabulary; default: the "
                              "UCI collection if cached or downloadable, else the shipped messages")

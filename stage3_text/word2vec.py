@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.bundle.textprep import PAD_ID, UNK_ID, TextEncoder, build_spec
 from common.devices import pick_device
 from common.errors import UsageError
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int
@@ -38,7 +39,6 @@ from common.paths import runs_dir
 from common.plots import plot_loss_curves, save_figure
 from common.seed import seed_everything
 from common.summary import LessonSummary
-from common.textprep import PAD_ID, UNK_ID, TextEncoder, build_spec
 from common.training import EpochRecord, History, TensorBatches, fit, log_epoch
 from stage3_text.sms_data import POSITIVE_LABEL, load_sms
 
@@ -329,7 +329,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     print(f"dropped {len(dataset.frame) - len(unique)} exact duplicate messages "
           f"(repeats would count their pairs twice); {len(unique)} left")
 
-    # Text → ids with the course's one preprocessing (common.textprep), labels never used here.
+    # Text → ids with the course's one preprocessing (common.bundle.textprep); no labels here.
     spec = build_spec(unique["text"], min_freq=args.min_count)
     encoder = TextEncoder(spec)
     sequences = [encoder.encode(text).word_ids for text in unique["text"]]

@@ -1,10 +1,10 @@
 """The PyTorch model inside a bundle: rebuilt from its config, weights from safetensors.
 
 For stage 5a (export, parity checks) and stage 5b (quantization, pruning, mobile formats). The
-torch-free side (reading and checking a bundle, serving it) is :mod:`common.bundle` and
-:mod:`common.runtime`; this module is what needs torch::
+torch-free side (reading and checking a bundle, serving it) is the package :mod:`common.bundle`;
+this module is what needs torch::
 
-    loaded = load_bundle_model("runs/stage4_own_data/bundle")
+    loaded = load_bundle_model("runs/stage4_own_data/bundles/support_inbox")
     loaded.predict(["I was charged twice this month"])  # ['billing']
 """
 
@@ -13,16 +13,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from common.bundle import Bundle, BundleError, load_bundle
-from common.textprep import SpecError, TextEncoder, check_test_vectors, load_spec
+from common.bundle.decision import decide, softmax
+from common.bundle.errors import BundleError
+from common.bundle.manifest import (
+    INPUT_NAMES,
+    ONNX_EXPORT,
+    OUTPUT_NAME,
+    Bundle,
+    add_export,
+    load_bundle,
+)
+from common.bundle.textprep import SpecError, TextEncoder, check_test_vectors, load_spec
 from stage3_text.classifier import ClassifierConfig, TextClassifier, encode_tensors
-from stage4_own_data.bundle_writer import ARCHITECTURE
+from stage3_text.onnx_export import OPSET
+
+ARCHITECTURE = "stage3_text.classifier.TextClassifier"  # what a bundle's manifest names
 
 
 @dataclass
@@ -42,19 +54,18 @@ class BundleModel:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.bundle.task != "classification":
             raise BundleError("a regression bundle predicts values, not probabilities")
-        return torch.softmax(torch.from_numpy(self.logits(texts)), dim=1).numpy()
+        return softmax(self.logits(texts))
+
+    def decide(self, logits: np.ndarray) -> np.ndarray:
+        """Label indices from logits by the bundle's rule (:func:`common.bundle.decide`)."""
+        return decide(softmax(np.asarray(logits, dtype=np.float64)), self.bundle.labels,
+                      self.bundle.positive_label, self.bundle.decision_threshold)
 
     def predict(self, texts: Sequence[str]) -> list[str] | list[float]:
         """Labels, with the bundle's decision threshold for two classes; values for regression."""
         if self.bundle.task == "regression":
             return self.logits(texts)[:, 0].astype(float).tolist()
-        labels, probs = self.bundle.labels, self.predict_proba(texts)
-        if self.bundle.positive_label is None:
-            return [labels[i] for i in probs.argmax(1)]
-        positive = labels.index(self.bundle.positive_label)
-        other = labels[1 - positive]
-        return [labels[positive] if row[positive] >= self.bundle.decision_threshold else other
-                for row in probs]
+        return [self.bundle.labels[i] for i in self.decide(self.logits(texts))]
 
 
 def load_bundle_model(root: str | Path | Bundle, *, device: str = "cpu") -> BundleModel:
@@ -77,3 +88,15 @@ def load_bundle_model(root: str | Path | Bundle, *, device: str = "cpu") -> Bund
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise BundleError(f"bundle weights do not fit its model config: {first}") from None
     return BundleModel(bundle, model.to(device).eval(), encoder)
+
+
+def record_onnx_export(root: Path, path: Path, *, max_abs_diff: float, **facts: Any
+                       ) -> dict[str, Any]:
+    """Record an ONNX export of the bundle's model: the one place its manifest entry is made.
+
+    ``max_abs_diff`` is its measured parity with PyTorch; ``facts`` adds how it was measured.
+    """
+    return add_export(root, path, name=ONNX_EXPORT, format="onnx", opset=OPSET,
+                      inputs=list(INPUT_NAMES), output=OUTPUT_NAME,
+                      dynamic_axes=["batch", "words", "ngrams"], max_abs_diff=max_abs_diff,
+                      **facts)

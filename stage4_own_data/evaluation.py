@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_curve
 
+from common.bundle.decision import decide
 from common.errors import UsageError
 from common.metrics import classification_metrics, confusion, regression_metrics
 from common.plots import plot_confusion_matrix, save_figure
@@ -30,7 +31,7 @@ DEFAULT_TARGET_RECALL = 0.9
 
 
 @dataclass
-class Evaluation:
+class Assessment:
     """What the run measured: for metrics.json, for the summary, and for the manifest."""
 
     final_loss: float
@@ -98,7 +99,7 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, target_recall: floa
 def evaluate_classifier(
     trained: Trained, splits: Splits, *, positive_label: str | None, target_recall: float,
     plots_dir: Path,
-) -> Evaluation:
+) -> Assessment:
     classes, encoder, model = trained.labels, trained.encoder, trained.model
     device = torch.device("cpu")
     y_test = np.asarray(label_ids(splits.test.labels, classes))
@@ -110,13 +111,13 @@ def evaluate_classifier(
     argmax = classification_metrics(y_test, test_probs.argmax(1), classes)
     details: dict[str, Any] = {"val": {"loss": val_loss, **_headline(
         classification_metrics(y_val, val_probs.argmax(1), classes))}}
-    evaluation = Evaluation(test_loss, {}, details)
+    evaluation = Assessment(test_loss, {}, details)
     predicted = test_probs.argmax(1)
     if len(classes) == 2:
         positive = classes.index(positive_label)
         choice = choose_threshold((y_val == positive).astype(int), val_probs[:, positive],
                                   target_recall)
-        predicted = np.where(test_probs[:, positive] >= choice.threshold, positive, 1 - positive)
+        predicted = decide(test_probs, classes, positive_label, choice.threshold)
         details["threshold"] = choice.to_json()
         details["test_at_0.5"] = _headline(argmax)
         evaluation.positive_label, evaluation.decision_threshold = positive_label, choice.threshold
@@ -140,14 +141,14 @@ def evaluate_classifier(
     return evaluation
 
 
-def evaluate_regressor(trained: Trained, splits: Splits, *, plots_dir: Path) -> Evaluation:
+def evaluate_regressor(trained: Trained, splits: Splits, *, plots_dir: Path) -> Assessment:
     predictions = {name: _regress(trained, split) for name, split in splits.items()}
     test = regression_metrics(splits.test.labels, predictions["test"])
     val = regression_metrics(splits.val.labels, predictions["val"])
     details = {"test": {"loss": test["mse"], **test}, "val": {"loss": val["mse"], **val}}
     plot = plot_predictions(np.asarray(splits.test.labels, dtype=float), predictions["test"],
                             plots_dir / "predictions.png")
-    return Evaluation(test["mse"], {**test, "val_mse": val["mse"]}, details, plots=[plot])
+    return Assessment(test["mse"], {**test, "val_mse": val["mse"]}, details, plots=[plot])
 
 
 def _regress(trained: Trained, split: Split) -> np.ndarray:

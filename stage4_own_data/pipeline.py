@@ -7,8 +7,10 @@ with the mess real exports have. With your file, name the columns if the guesses
         --label-column 0 --text-column 1
 
 Every step says what it decided (encoding, delimiter, header, columns, rows dropped and why). The
-bundle goes to ``--out`` (default ``runs/stage4_own_data/bundle/``, where stages 5a and 5b look)
-and is written whole or not at all. Bad input stops the run with one line on stderr (exit 2).
+bundle goes to ``runs/stage4_own_data/bundles/<name>/`` (``--name``, else the input file's stem)
+and becomes the *current* bundle, the one stages 5a and 5b use by default; ``--out DIR`` writes
+it elsewhere instead. Either way it is written whole or not at all (:mod:`common.bundle`). Bad
+input stops the run with one line on stderr (exit 2).
 """
 
 # %%
@@ -22,26 +24,26 @@ from typing import Any
 
 import numpy as np
 
-from common.bundle import (
-    DEFAULT_BUNDLE_DIR,
-    Bundle,
-    add_export,
-    default_bundle_dir,
-    load_bundle,
-)
+from common.bundle.errors import BundleError
+from common.bundle.files import check_replaceable
+from common.bundle.manifest import EXPORTS_DIR, ONNX_FILE, bundle_writer, is_bundle
+from common.bundle.store import check_name, name_for
 from common.devices import pick_device
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
-from common.paths import SHIPPED_DATA_DIR
+from common.paths import SHIPPED_DATA_DIR, bundle_store
 from common.plots import plot_loss_curves
+from common.registry import BUNDLE_STORE_DIR
 from common.seed import seed_everything
 from common.summary import LessonSummary
 from common.training import log_epoch
-from stage4_own_data.bundle_writer import atomic_directory, check_out_dir, write_bundle
+from stage3_text.onnx_export import PARITY_TOLERANCE
+from stage4_own_data.bundle_model import record_onnx_export
+from stage4_own_data.bundle_writer import write_bundle
 from stage4_own_data.cleaning import DEFAULT_MAX_TEXT_CHARS, MIN_EXAMPLES_PER_LABEL, clean
 from stage4_own_data.columns import choose_columns
 from stage4_own_data.evaluation import (
     DEFAULT_TARGET_RECALL,
-    Evaluation,
+    Assessment,
     choose_positive_label,
     evaluate_classifier,
     evaluate_regressor,
@@ -63,12 +65,14 @@ SHIPPED_DATASET = "support-inbox"
 # Loss bars relative to knowing nothing: ln(k) is the cross-entropy of a uniform guess over k
 # classes, and the variance of the target is the MSE of always predicting its mean.
 LOSS_RATIO = {"default": 0.6, "quick": 0.8}
-ONNX_FILE = "model.onnx"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=60,
-                           out_help=f"bundle folder (default: {DEFAULT_BUNDLE_DIR}/ here)")
+                           out_help=f"write the bundle to this folder instead of "
+                                    f"{BUNDLE_STORE_DIR}/NAME/ (the current bundle is not moved)")
+    parser.add_argument("--name", type=bundle_name, default=None,
+                        help="the bundle's name in the store (default: the input file's stem)")
     data = parser.add_argument_group("data")
     data.add_argument("--input", type=Path, default=None,
                       help=f"CSV/TSV/JSON Lines/Parquet file (default: {DEFAULT_INPUT.name})")
@@ -99,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def bundle_name(text: str) -> str:
+    try:
+        return check_name(text)
+    except BundleError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def loss_threshold(task: str, splits: Splits, quick: bool) -> float:
     ratio = LOSS_RATIO["quick" if quick else "default"]
     if task == "classification":
@@ -120,11 +131,13 @@ def header_flag(args: argparse.Namespace) -> bool | None:
 
 # %%
 def run(args: argparse.Namespace) -> LessonSummary:
-    out = Path(args.out) if args.out else default_bundle_dir()
-    check_out_dir(out)  # before any work: a refused --out should not cost a training run
+    path = args.input if args.input is not None else DEFAULT_INPUT
+    store = bundle_store()
+    name = args.name or name_for(path)
+    out = Path(args.out) if args.out else store.path(name)
+    check_replaceable(out, is_bundle)  # before any work: a refused folder costs no training
     generator = seed_everything(args.seed)
     device = pick_device(args.device)
-    path = args.input if args.input is not None else DEFAULT_INPUT
 
     # 1. read: encoding, delimiter and header are guessed and said, or forced by flags
     table = read_table(path, sep=args.sep, header=header_flag(args), encoding=args.encoding)
@@ -156,7 +169,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 4. train, measure and write the bundle: all inside a staging folder, renamed at the end
     training = training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
                                batch_size=args.batch_size, patience=args.patience)
-    with atomic_directory(out) as staging:
+    with bundle_writer(out) if args.out else store.write(name) as staging:
         trained = train_model(splits, task=args.task,
                               settings=QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS,
                               training=training, generator=generator, device=device,
@@ -170,7 +183,10 @@ def run(args: argparse.Namespace) -> LessonSummary:
                                 report=report, metrics=metrics, task=args.task,
                                 max_text_chars=args.max_text_chars)
         onnx_diff = _export_onnx(trained, splits, staging) if args.onnx else None
-    print(f"bundle: {out} (model version {manifest['model_version']})")
+    if not args.out:
+        store.set_current(name)
+    print(f"bundle: {out} (model version {manifest['model_version']}"
+          + (", now the current bundle)" if not args.out else ")"))
 
     summary = LessonSummary(
         STAGE, LESSON, "train", dataset=dataset_name(path),
@@ -186,12 +202,13 @@ def run(args: argparse.Namespace) -> LessonSummary:
         summary.check(name, ok)
     if onnx_diff is not None:
         summary.metrics["onnx_max_abs_diff"] = onnx_diff
-        summary.check("ONNX logits match PyTorch within 1e-4", onnx_diff <= 1e-4)
+        summary.check(f"ONNX logits match PyTorch within {PARITY_TOLERANCE:g}",
+                      onnx_diff <= PARITY_TOLERANCE)
     return summary
 
 
 def _evaluate(trained: Trained, splits: Splits, args: argparse.Namespace,
-              staging: Path) -> Evaluation:
+              staging: Path) -> Assessment:
     if args.task == "regression":
         return evaluate_regressor(trained, splits, plots_dir=staging / "plots")
     positive = (choose_positive_label(list(splits.train.labels), trained.labels,
@@ -207,7 +224,7 @@ def _data_facts(report: dict[str, Any]) -> dict[str, Any]:
             "rows_dropped": report["rows_dropped"], "encoding": report["source"]["encoding"]}
 
 
-def _metrics_document(trained: Trained, evaluation: Evaluation, report: dict[str, Any],
+def _metrics_document(trained: Trained, evaluation: Assessment, report: dict[str, Any],
                       args: argparse.Namespace, dataset: str) -> dict[str, Any]:
     history = trained.history
     return {
@@ -226,29 +243,13 @@ def _metrics_document(trained: Trained, evaluation: Evaluation, report: dict[str
 def _export_onnx(trained: Trained, splits: Splits, root: Path) -> float:
     """Export to ``exports/model.onnx``, record it in the manifest, return the parity gap."""
     from stage3_text.classifier import encode_tensors
-    from stage3_text.onnx_export import OPSET, export_onnx, parity
+    from stage3_text.onnx_export import export_onnx, parity  # (imports onnx: only with --onnx)
 
-    path = export_onnx(trained.model, root / "exports" / ONNX_FILE)
+    path = export_onnx(trained.model, root / EXPORTS_DIR / ONNX_FILE)
     words, ngrams = encode_tensors(trained.encoder, splits.test.texts)
     difference = parity(trained.model, path, words, ngrams)
-    add_export(root, path, name="onnx", format="onnx", opset=OPSET,
-               inputs=["word_ids", "ngram_ids"], output="logits", max_abs_diff=difference)
+    record_onnx_export(root, path, max_abs_diff=difference, parity_texts=len(splits.test))
     return difference
-
-
-def build_bundle(out_dir: str | Path, *, quick: bool = True, seed: int = 0, onnx: bool = False,
-                 extra_args: tuple[str, ...] = ()) -> Bundle:
-    """Train a bundle into ``out_dir`` and return it loaded: the fixture of 5a's and 5b's tests.
-
-    ``extra_args`` are further pipeline flags (e.g. ``("--input", "my.csv")``).
-    """
-    argv = ["--out", str(out_dir), "--seed", str(seed), *extra_args]
-    argv += ["--quick"] if quick else []
-    argv += ["--onnx"] if onnx else []
-    summary = run(build_parser().parse_args(argv))
-    if not summary.passed:
-        raise RuntimeError(f"the bundle in {out_dir} missed its bars: {summary.failed_checks}")
-    return load_bundle(out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.textprep import TextEncoder, TextSpec, build_spec
+from common.bundle.textprep import TextEncoder, TextSpec, build_spec
 from common.training import EpochRecord, History, TensorBatches, fit
 from stage3_text.classifier import (
     ClassifierConfig,

@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from common.bundle import BundleError, default_bundle_dir
+from common.bundle.errors import BundleError
+from common.bundle.manifest import INPUT_NAMES, OUTPUT_NAME
 from common.errors import UsageError
-from common.lesson import lesson_main, lesson_parser, positive_int
-from common.paths import runs_dir
-from common.runtime import INPUT_NAMES, OUTPUT_NAME
+from common.lesson import add_bundle_flag, lesson_main, lesson_parser, positive_int
+from common.paths import chosen_bundle, runs_dir
 from common.summary import LessonSummary
 
 STAGE, LESSON = "stage5a_integration", "bench"
@@ -57,10 +57,8 @@ READY_TIMEOUT_S = 90.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
-    parser.add_argument("--bundle", type=Path, default=None,
-                        help="model bundle with ONNX and TorchScript exports "
-                             "(default: runs/stage4_own_data/bundle)")
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
+    add_bundle_flag(parser, "model bundle with ONNX and TorchScript exports")
     parser.add_argument("--repeats", type=positive_int, default=300,
                         help="timed calls per engine and batch size (--quick: 30)")
     parser.add_argument("--duration", type=positive_int, default=10,
@@ -95,7 +93,7 @@ def inprocess_latency(bundle_dir: Path, repeats: int) -> list[dict[str, Any]]:
     import torch
 
     from stage3_text.classifier import encode_tensors
-    from stage4_own_data.bundle_model import load_bundle_model
+    from stage4_own_data import load_bundle_model
     from stage5a_integration.export import load_torchscript, split_texts
     from stage5a_integration.predictor import load_predictor
 
@@ -266,7 +264,7 @@ def plot_results(rows: list[dict[str, Any]], http: dict[str, Any] | None, path: 
 
 
 def run(args: argparse.Namespace) -> LessonSummary:
-    bundle_dir = args.bundle or default_bundle_dir()
+    bundle_dir = chosen_bundle(args.bundle)
     out = runs_dir(STAGE, LESSON, args.out)
     try:
         rows = inprocess_latency(bundle_dir, 30 if args.quick else args.repeats)

@@ -29,17 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
-from common.bundle import Bundle, default_bundle_dir, load_bundle
+from common.bundle.jsonfile import read_json_object
+from common.bundle.manifest import Bundle, load_bundle
 from common.errors import UsageError
-from common.jsonfile import read_json_object
 from common.lesson import (
+    add_bundle_flag,
     lesson_main,
     lesson_parser,
     non_negative_float,
     positive_float,
     positive_int,
 )
-from common.paths import runs_dir
+from common.paths import chosen_bundle, runs_dir
 from common.summary import LessonSummary
 from stage5a_integration.bench import default_bench_json
 
@@ -48,9 +49,8 @@ REPORT, PLOT = "business_case.md", "business_case.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
-    parser.add_argument("--bundle", type=Path, default=None,
-                        help="model bundle (default: runs/stage4_own_data/bundle)")
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
+    add_bundle_flag(parser)
     parser.add_argument("--bench-json", type=Path, default=None,
                         help="the benchmark's results (default: runs/stage5a_integration/bench/"
                              "bench.json; measured here when absent)")
@@ -127,7 +127,7 @@ def read_quality(bundle: Bundle, label: str | None) -> Quality:
 
 def read_serving(bench_json: Path, bundle: Bundle) -> Serving:
     if bench_json.is_file():
-        document = read_json_object(bench_json, what="benchmark result")
+        document = read_json_object(bench_json, error=UsageError, what="benchmark result")
         try:
             http = document.get("http")
             if http:
@@ -276,7 +276,7 @@ Capacity: {capacity}.
 
 
 def run(args: argparse.Namespace) -> LessonSummary:
-    bundle = load_bundle(args.bundle or default_bundle_dir())
+    bundle = load_bundle(chosen_bundle(args.bundle))
     quality = read_quality(bundle, args.positive_label)
     serving = read_serving(args.bench_json or default_bench_json(), bundle)
     result = outcome(quality, serving, args)

@@ -9,8 +9,8 @@ Run: ``python -m stage5a_integration.export [--bundle DIR] [--samples N] [--quic
 
 Both are compared with the eager PyTorch model on a few hundred texts from the bundle's splits,
 one text at a time and in batches of 64 (padding differs between the two): the largest
-absolute difference of the logits must stay within 1e-4. Only then are the files copied into
-the bundle's ``exports/`` and listed, with their sha256, in its manifest.
+absolute difference of the logits must stay within ``PARITY_TOLERANCE`` (1e-4). Only then are
+the files copied into the bundle's ``exports/`` and listed, with their sha256, in its manifest.
 """
 
 # %%
@@ -28,18 +28,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.bundle import Bundle, add_export, default_bundle_dir
-from common.lesson import lesson_main, lesson_parser, positive_int
-from common.runtime import INPUT_NAMES, OUTPUT_NAME
+from common.bundle.manifest import ONNX_EXPORT, ONNX_FILE, Bundle, add_export
+from common.bundle.session import open_session, session_logits
+from common.bundle.textprep import TextEncoder
+from common.lesson import add_bundle_flag, lesson_main, lesson_parser, positive_int
+from common.paths import chosen_bundle
 from common.summary import LessonSummary
-from common.textprep import TextEncoder
 from stage3_text.classifier import TextClassifier, encode_tensors
-from stage3_text.onnx_export import OPSET, PARITY_TOLERANCE, export_onnx
-from stage4_own_data.bundle_model import load_bundle_model
+from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx
+from stage4_own_data import load_bundle_model, record_onnx_export
 
 STAGE, LESSON = "stage5a_integration", "export"
 BATCH_SIZES = (1, 64)
-ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
+TORCHSCRIPT_EXPORT, TORCHSCRIPT_FILE = "torchscript", "model.torchscript.pt"
 # Inputs that break careless exports: empty, only unknown words, very long, mixed scripts.
 EDGE_TEXTS = ("", "!!!", "zzzzqqq xxyyzz", "Привет, как дела?", "🙂 " * 50,
               "free " * 400, "Ünïcödé ﬁ ｆｕｌｌ-width")
@@ -48,9 +49,8 @@ Logits = Callable[[list[str]], np.ndarray]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
-    parser.add_argument("--bundle", type=Path, default=None,
-                        help="model bundle folder (default: runs/stage4_own_data/bundle)")
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
+    add_bundle_flag(parser)
     parser.add_argument("--samples", type=positive_int, default=320,
                         help="texts to compare PyTorch and the exports on (--quick: 128)")
     return parser
@@ -90,13 +90,10 @@ def torchscript_forward(module: torch.jit.ScriptModule, encoder: TextEncoder) ->
 
 
 def onnx_forward(path: Path, encoder: TextEncoder) -> Logits:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = open_session(path)
 
     def forward(texts: list[str]) -> np.ndarray:
-        feeds = dict(zip(INPUT_NAMES, encoder.encode_batch(texts), strict=True))
-        return session.run([OUTPUT_NAME], feeds)[0]
+        return session_logits(session, *encoder.encode_batch(texts))
     return forward
 
 
@@ -126,7 +123,7 @@ def check_onnx(path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> LessonSummary:
-    loaded = load_bundle_model(args.bundle or default_bundle_dir())
+    loaded = load_bundle_model(chosen_bundle(args.bundle))
     bundle, model, encoder = loaded.bundle, loaded.model.cpu().eval(), loaded.encoder
     texts = parity_texts(bundle, min(args.samples, 128) if args.quick else args.samples)
     print(f"bundle: {bundle.root} (model {bundle.model_version}, {bundle.task}, "
@@ -140,9 +137,9 @@ def run(args: argparse.Namespace) -> LessonSummary:
         check_onnx(onnx_path)
         summary.check("onnx.checker accepts the graph (full check)", True)
         script_path = export_torchscript(model, encoder, Path(scratch) / TORCHSCRIPT_FILE)
-        exports = {"onnx": (onnx_path, onnx_forward(onnx_path, encoder)),
-                   "torchscript": (script_path,
-                                   torchscript_forward(load_torchscript(script_path), encoder))}
+        exports = {ONNX_EXPORT: (onnx_path, onnx_forward(onnx_path, encoder)),
+                   TORCHSCRIPT_EXPORT: (script_path, torchscript_forward(
+                       load_torchscript(script_path), encoder))}
         eager = eager_forward(model, encoder)
         differences: dict[str, float] = {}
         for batch_size in BATCH_SIZES:
@@ -157,11 +154,11 @@ def run(args: argparse.Namespace) -> LessonSummary:
         if summary.passed:  # a model that disagrees with PyTorch must not reach the service
             for name, (path, _) in exports.items():
                 worst = max(v for k, v in differences.items() if k.startswith(name))
-                entry = add_export(
-                    bundle.root, path, name=name, format=name, max_abs_diff=worst,
-                    parity_texts=len(texts), batch_sizes=list(BATCH_SIZES),
-                    **({"opset": OPSET, "inputs": list(INPUT_NAMES), "output": OUTPUT_NAME,
-                        "dynamic_axes": ["batch", "words", "ngrams"]} if name == "onnx" else {}))
+                measured = {"max_abs_diff": worst, "parity_texts": len(texts),
+                            "batch_sizes": list(BATCH_SIZES)}
+                entry = (record_onnx_export(bundle.root, path, **measured)
+                         if name == ONNX_EXPORT else
+                         add_export(bundle.root, path, name=name, format=name, **measured))
                 summary.metrics[f"{name}_bytes"] = entry["bytes"]
                 summary.outputs.append(str(bundle.root / entry["file"]))
                 print(f"  recorded {entry['file']} ({entry['bytes']:,} bytes, "

@@ -1,7 +1,7 @@
 """What the REST and gRPC services need from a model, and that model loaded from a bundle.
 
 The services depend on the small :class:`Predictor` protocol only. :func:`load_predictor` fills
-it from a stage 4 bundle with the torch-free runtime in ``common`` (its ONNX export, the
+it from a stage 4 bundle with the torch-free package :mod:`common.bundle` (its ONNX export, the
 preprocessing spec, labels and threshold): serving never imports PyTorch.
 """
 
@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from common.bundle import Bundle, BundleError, default_bundle_dir, load_bundle
-from common.runtime import Prediction, TextClassifierRuntime
-from common.textprep import SpecError, load_spec
-
-DEFAULT_BUNDLE = default_bundle_dir()
-ONNX_EXPORT = "onnx"  # the name ``python -m stage5a_integration.export`` records in the manifest
+from common.bundle.errors import BundleError
+from common.bundle.inference import open_bundle
+from common.bundle.manifest import ONNX_EXPORT, Bundle, load_bundle
+from common.bundle.runtime import Prediction, TextClassifierRuntime
 
 
 class Predictor(Protocol):
@@ -67,24 +65,12 @@ class BundlePredictor:
 def load_predictor(root: Path) -> BundlePredictor:
     """Load and check a classification bundle; :class:`BundleError` (one clear line) otherwise.
 
-    Refused: a regression bundle (this service answers labels), a bundle without an ONNX export,
-    and a preprocessing spec whose test vectors do not reproduce here.
+    Refused: a damaged or edited bundle, a regression bundle (this service answers labels), a
+    bundle without an ONNX export, and a preprocessing spec whose test vectors do not reproduce.
     """
     bundle = load_bundle(root)
-    if bundle.task != "classification":
-        raise BundleError(f"{root} holds a {bundle.task} model; this service classifies texts "
-                          "(train a bundle with --task classification)")
-    if ONNX_EXPORT not in bundle.exports:
+    if bundle.task == "classification" and ONNX_EXPORT not in bundle.exports:
         raise BundleError(f"{root} has no ONNX export yet: run "
                           f"`python -m stage5a_integration.export --bundle {root}`")
-    try:
-        runtime = TextClassifierRuntime(
-            load_spec(bundle.path("preprocessing")), bundle.export_path(ONNX_EXPORT),
-            bundle.labels, positive_label=bundle.positive_label,
-            threshold=bundle.decision_threshold if bundle.decision_threshold is not None else 0.5,
-            threads=1,  # one thread per worker: concurrency comes from requests, not from ops
-        )
-        runtime.verify(bundle.path("preprocessing_vectors"))
-    except (SpecError, ValueError) as error:
-        raise BundleError(f"{root}: {error}") from None
-    return BundlePredictor(bundle, runtime)
+    # one thread per worker: concurrency comes from requests, not from ops
+    return BundlePredictor(bundle, open_bundle(bundle, threads=1))

@@ -24,11 +24,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from common.lesson import HelpFormatter, LessonArgumentParser, positive_int
+from common.lesson import HelpFormatter, LessonArgumentParser, add_bundle_flag, positive_int
+from common.paths import chosen_bundle
 from stage5a_integration.api import ServiceSettings, create_app
 from stage5a_integration.monitoring import MULTIPROCESS_ENV
-from stage5a_integration.predictor import DEFAULT_BUNDLE, load_predictor
+from stage5a_integration.predictor import load_predictor
 
 BUNDLE_ENV = "MLCOURSE_SERVE_BUNDLE"
 SETTINGS_ENV = "MLCOURSE_SERVE_SETTINGS"
@@ -49,8 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mlcourse serve", description=__doc__.splitlines()[0],
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE,
-                        help="model bundle folder (stage 4's output, with an ONNX export)")
+    add_bundle_flag(parser, "model bundle folder (stage 4's output, with an ONNX export)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface, e.g. in Docker)")
     parser.add_argument("--port", type=port_number, default=8000, help="REST port")
@@ -141,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         for port in (args.grpc_port,) if args.grpc_only else (args.port, args.grpc_port):
             if port is not None:
                 check_port_free(args.host, port)
+        args.bundle = chosen_bundle(args.bundle)
         predictor = load_predictor(args.bundle)
-    except UsageError as error:
+    except (UsageError, BundleError) as error:
         print(f"mlcourse serve: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.grpc_only:

@@ -22,10 +22,10 @@ from typing import Any
 
 from torch import nn
 
+from common.bundle.textprep import TextSpec
 from common.lesson import lesson_main, lesson_parser
 from common.paths import runs_dir
 from common.summary import LessonSummary
-from common.textprep import TextSpec
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx
 from stage5b_on_device.measure import human_bytes, markdown_table, max_abs_diff, size_bytes
 from stage5b_on_device.mobile_formats import (
@@ -40,11 +40,11 @@ from stage5b_on_device.mobile_formats import (
 from stage5b_on_device.model_dir import (
     FORMATS_DIR,
     MODELS,
-    ModelInfo,
+    OfflineModelInfo,
     load_runtime,
     write_model_dir,
 )
-from stage5b_on_device.ort_tools import OrtRunner, quantize_int8, to_ort_format
+from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
 from stage5b_on_device.workload import Workload, add_workload_args, load_workload
 
 STAGE, LESSON = "stage5b_on_device", "export_mobile"
@@ -70,7 +70,7 @@ class FormatResult:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     add_workload_args(parser)
     return parser
 
@@ -83,7 +83,7 @@ def ort_jobs(onnx_fp32: Path, out: Path) -> list[tuple[str, Exporter, Path, bool
         def export(_model: nn.Module, _spec: TextSpec, path: Path) -> Exported:
             onnx = onnx_fp32
             if precision == "int8":
-                onnx = quantize_int8(onnx_fp32, out / FORMATS_DIR / "model.int8.onnx")
+                onnx = quantize_onnx_int8(onnx_fp32, out / FORMATS_DIR / "model.int8.onnx")
             return Exported(to_ort_format(onnx, path), OrtRunner(path))
         return export
 
@@ -136,7 +136,7 @@ def _first_line(error: BaseException) -> str:
 
 def write_offline_dir(workload: Workload, out: Path) -> Path:
     bundle = workload.loaded.bundle
-    info = ModelInfo(bundle.labels, bundle.positive_label, bundle.decision_threshold,
+    info = OfflineModelInfo(bundle.labels, bundle.positive_label, bundle.decision_threshold,
                      bundle.model_version)
     return write_model_dir(out, info, bundle.path("preprocessing"))
 
@@ -144,7 +144,7 @@ def write_offline_dir(workload: Workload, out: Path) -> Path:
 def offline_dir_works(out: Path, workload: Workload) -> bool:
     """The directory loads with the torch-free runtime and decides like the int8 model."""
     runtime = load_runtime(out)
-    texts = workload.eval.texts[:MAX_BATCH]
+    texts = workload.eval_set.texts[:MAX_BATCH]
     expected = workload.decide(OrtRunner(out / MODELS["int8"])(
         *runtime.encoder.encode_batch(texts)))
     return [p.label for p in runtime.predict(texts)] == [workload.labels[i] for i in expected]
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
           f"(try: python -m stage5b_on_device.offline_app --model-dir {out} \"your text\")")
 
     summary = LessonSummary(
-        STAGE, LESSON, "tool", dataset=workload.eval.name,
+        STAGE, LESSON, "tool", dataset=workload.eval_set.name,
         metrics={f"{r.format}_max_abs_diff": r.max_abs_diff for r in results
                  if r.max_abs_diff is not None},
         outputs=[str(r.path) for r in results if r.path is not None],

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.runtime import INPUT_NAMES
-from common.textprep import TextSpec
+from common.bundle.manifest import INPUT_NAMES
+from common.bundle.textprep import TextSpec
 from stage5b_on_device.workload import Runner
 
 MAX_BATCH = 256

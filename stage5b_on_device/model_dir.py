@@ -7,12 +7,13 @@
       model.json                  labels, positive label, threshold, file names (below), version
       model.int8.ort              the model, int8, ORT format (what an app ships by default)
       model.fp32.ort              the same model in fp32 (bigger; the reference)
-      preprocessing.json          the text spec (common.textprep): raw string → ids
+      preprocessing.json          the text spec (common.bundle.textprep): raw string → ids
       preprocessing.vectors.json  its test vectors: a port checks itself against them at start
       formats/                    the other formats (ExecuTorch .pte, TorchScript .ptl, Core ML
                                   .mlpackage, TFLite .tflite) for the native apps in the guide
 
-Standard library, numpy and onnxruntime only (through :mod:`common.runtime`).
+Standard library, numpy and onnxruntime only: the model opens through the torch-free package
+(:func:`common.bundle.inference.build_runtime`), like a bundle's.
 """
 
 from __future__ import annotations
@@ -23,21 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.bundle.inference import build_runtime
+from common.bundle.jsonfile import read_json_object
+from common.bundle.runtime import TextClassifierRuntime
+from common.bundle.textprep import test_vectors_path
 from common.errors import UsageError
-from common.jsonfile import read_json_object
-from common.runtime import TextClassifierRuntime
-from common.textprep import SpecError, load_spec, test_vectors_path
 
 FORMAT, VERSION = "ml-roadmap/offline-model", 1
 MANIFEST = "model.json"
 MODELS = {"int8": "model.int8.ort", "fp32": "model.fp32.ort"}
 SPEC = "preprocessing.json"
 FORMATS_DIR = "formats"
-DEFAULT_THRESHOLD = 0.5  # used only to build the runtime when the model has no positive label
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class OfflineModelInfo:
     """The decision rule and the provenance of the model in a directory."""
 
     labels: tuple[str, ...]
@@ -51,7 +52,7 @@ class ModelInfo:
                 "model_version": self.model_version, "models": MODELS, "spec": SPEC}
 
 
-def write_model_dir(root: Path, info: ModelInfo, spec_path: Path) -> Path:
+def write_model_dir(root: Path, info: OfflineModelInfo, spec_path: Path) -> Path:
     """Start a model directory: ``model.json`` and the spec with its test vectors.
 
     The ``.ort`` models go in by name (``root / MODELS[...]``) as the exporter makes them.
@@ -64,19 +65,19 @@ def write_model_dir(root: Path, info: ModelInfo, spec_path: Path) -> Path:
     return root
 
 
-def read_model_info(root: Path) -> ModelInfo:
+def read_model_info(root: Path) -> OfflineModelInfo:
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise UsageError(f"{root} is not an offline model directory: it has no {MANIFEST} "
                          "(make one with `python -m stage5b_on_device.export_mobile --out DIR`)")
-    data = read_json_object(path, what="model directory manifest")
+    data = read_json_object(path, error=UsageError, what="model directory manifest")
     if data.get("format") != FORMAT:
         raise UsageError(f"{path} is not an {FORMAT} manifest")
     if data.get("version") != VERSION:
         raise UsageError(f"{path}: version {data.get('version')} is not supported "
                          f"(this code reads version {VERSION})")
     try:
-        return ModelInfo(tuple(data["labels"]), data["positive_label"], data["threshold"],
+        return OfflineModelInfo(tuple(data["labels"]), data["positive_label"], data["threshold"],
                          str(data["model_version"]))
     except (KeyError, TypeError) as error:
         raise UsageError(f"{path} lacks a field: {error}") from None
@@ -86,16 +87,6 @@ def load_runtime(root: Path, precision: str = "int8") -> TextClassifierRuntime:
     """The torch-free classifier of a model directory, its spec checked on its test vectors."""
     root = Path(root)
     info = read_model_info(root)
-    model = root / MODELS[precision]
-    if not model.is_file():
-        raise UsageError(f"{root} has no {MODELS[precision]}")
-    try:
-        runtime = TextClassifierRuntime(
-            load_spec(root / SPEC), model, info.labels, positive_label=info.positive_label,
-            threshold=DEFAULT_THRESHOLD if info.threshold is None else info.threshold)
-        runtime.verify(test_vectors_path(root / SPEC))
-    except SpecError as error:
-        raise UsageError(f"{root}: preprocessing unusable: {error}") from None
-    except ValueError as error:
-        raise UsageError(f"{root}: {error}") from None
-    return runtime
+    return build_runtime(root / SPEC, test_vectors_path(root / SPEC), root / MODELS[precision],
+                         info.labels, positive_label=info.positive_label,
+                         threshold=info.threshold)

@@ -2,9 +2,9 @@
 
 It needs only onnxruntime, numpy, the standard library and the files of one model directory
 (``python -m stage5b_on_device.export_mobile --out DIR`` writes it). The code path is
-:mod:`common.runtime`, the same one the REST service (stage 5a) runs, so the app and the service
-cannot disagree. Texts come from the arguments, else from piped stdin (one per line), else from an
-interactive prompt::
+:mod:`common.bundle.runtime`, the same one the REST service (stage 5a) runs, so the app and the
+service cannot disagree. Texts come from the arguments, else from piped stdin (one per line), else
+from an interactive prompt::
 
     python -m stage5b_on_device.offline_app --model-dir runs/stage5b_on_device/export_mobile \\
         "WIN a FREE prize, call now" "See you at 7?"
@@ -27,9 +27,10 @@ import sys  # noqa: E402
 from collections.abc import Iterable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from common.bundle.errors import BundleError  # noqa: E402
+from common.bundle.runtime import Prediction, TextClassifierRuntime  # noqa: E402
 from common.errors import EXIT_OK, EXIT_USAGE, UsageError  # noqa: E402
 from common.lesson import HelpFormatter, LessonArgumentParser  # noqa: E402
-from common.runtime import Prediction, TextClassifierRuntime  # noqa: E402
 from stage5b_on_device.model_dir import MODELS, load_runtime  # noqa: E402
 
 MAX_COLD_START_S = 0.5
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         runtime = load_runtime(args.model_dir, args.precision)
-    except UsageError as error:
+    except (UsageError, BundleError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     ready = time.perf_counter() - STARTED

@@ -2,7 +2,7 @@
 
 Torch-free: it starts from an ``.onnx`` file (``stage3_text.onnx_export`` writes one).
 
-* :func:`quantize_int8` is ONNX Runtime's *dynamic* quantization: weights stored as int8 with a
+* :func:`quantize_onnx_int8` is ONNX Runtime's *dynamic* quantization: weights stored as int8 with a
   scale, activations quantized on the fly. ``Gather`` is included on purpose: the embedding
   tables are read by ``Gather`` and hold almost every weight, so leaving it out would keep the
   file nearly as big as fp32.
@@ -21,14 +21,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from common.runtime import INPUT_NAMES, OUTPUT_NAME
+from common.bundle.session import open_session, session_logits
 
 QUANTIZED_OPS = ("MatMul", "Gemm", "Gather")
 
 
-def quantize_int8(source: Path, target: Path) -> Path:
+def quantize_onnx_int8(source: Path, target: Path) -> Path:
     """Dynamic int8 quantization of ``source`` (weights of MatMul/Gemm/Gather) into ``target``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -69,11 +68,7 @@ class OrtRunner:
     """An ONNX Runtime session (``.onnx`` or ``.ort``): ``(word_ids, ngram_ids)`` → logits."""
 
     def __init__(self, path: Path, *, threads: int = 1) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # one thread: what a phone app's request gets
-        self.session = ort.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = open_session(path, threads=threads)  # one: what a phone app's call gets
 
     def __call__(self, word_ids: np.ndarray, ngram_ids: np.ndarray) -> np.ndarray:
-        feeds = dict(zip(INPUT_NAMES, (word_ids, ngram_ids), strict=True))
-        return self.session.run([OUTPUT_NAME], feeds)[0]
+        return session_logits(self.session, word_ids, ngram_ids)

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
-from safetensors.torch import save_file
 from torch import nn
 from torch.nn.utils import prune
 
@@ -37,6 +36,7 @@ from common.paths import runs_dir
 from common.plots import save_figure
 from common.seed import seed_everything
 from common.summary import LessonSummary
+from common.weights import save_safetensors
 from stage3_text.classifier import TrainingConfig, train_classifier
 from stage5b_on_device.measure import gzip_bytes, human_bytes, markdown_table, size_bytes
 from stage5b_on_device.workload import Workload, add_workload_args, load_workload, torch_runner
@@ -106,12 +106,6 @@ def fine_tune(model: nn.Module, workload: Workload, args: argparse.Namespace,
     model.cpu().eval()
 
 
-def save_dense(model: nn.Module, path: Path) -> Path:
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path))
-    return path
-
-
 def plot_quality(baseline: float, rows: list[Pruned], metric: str, path: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     shares = [r.sparsity for r in rows]
@@ -136,7 +130,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     workload = load_workload(args)
     metric = workload.metric_name
     baseline = workload.reference.quality[metric]
-    dense = save_dense(workload.model, out / "model.sparsity-0.safetensors")
+    dense = save_safetensors(workload.model, out / "model.sparsity-0.safetensors")
     keys = set(workload.model.state_dict())
 
     rows, permanent = [], True
@@ -147,7 +141,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
         fine_tune(pruned, workload, args, generator)
         make_permanent(pruned)
         permanent &= set(pruned.state_dict()) == keys
-        path = save_dense(pruned, out / f"model.sparsity-{round(sparsity * 100)}.safetensors")
+        path = save_safetensors(pruned, out / f"model.sparsity-{round(sparsity * 100)}.safetensors")
         rows.append(Pruned(sparsity, before, workload.judge(torch_runner(pruned)).quality[metric],
                            zero_share(pruned), size_bytes(path), gzip_bytes(path), path))
 
@@ -161,12 +155,12 @@ def run(args: argparse.Namespace) -> LessonSummary:
     plot = plot_quality(baseline, rows, metric, out / "prune_quality.png")
 
     summary = LessonSummary(
-        STAGE, LESSON, "tool", dataset=workload.eval.name,
+        STAGE, LESSON, "tool", dataset=workload.eval_set.name,
         metrics={f"{metric}_unpruned": baseline,
                  **{f"{metric}_sparsity_{round(r.sparsity * 100)}_finetuned": r.metric_finetuned
                     for r in rows},
                  **{f"{metric}_sparsity_{round(r.sparsity * 100)}": r.metric for r in rows},
-                 "eval_texts": float(len(workload.eval))},
+                 "eval_texts": float(len(workload.eval_set))},
         outputs=[str(plot), str(dense), *(str(r.path) for r in rows)],
         extras={"sparsities": [{"sparsity": r.sparsity, "zeros": r.zeros, metric: r.metric,
                                 f"{metric}_finetuned": r.metric_finetuned,

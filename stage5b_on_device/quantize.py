@@ -34,9 +34,8 @@ from stage5b_on_device.measure import (
     max_abs_diff,
     size_bytes,
 )
-from stage5b_on_device.ort_tools import OrtRunner, quantize_int8, to_ort_format
-from stage5b_on_device.torch_int8 import quantize_int8 as torch_quantize_int8
-from stage5b_on_device.torch_int8 import saved_bytes
+from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
+from stage5b_on_device.torch_int8 import quantize_torch_int8, saved_bytes
 from stage5b_on_device.workload import (
     Judgement,
     Workload,
@@ -60,7 +59,7 @@ class Variant:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False)
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     add_workload_args(parser)
     return parser
 
@@ -69,10 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 def measure_variants(workload: Workload, out: Path) -> list[Variant]:
     """Make the four variants (PyTorch and ORT, fp32 and int8) and judge each one."""
     model = workload.model
-    torch_int8, library = torch_quantize_int8(model)
+    torch_int8, library = quantize_torch_int8(model)
     print(f"PyTorch int8 by {library}")
     onnx_fp32 = export_onnx(model, out / "model.fp32.onnx")
-    onnx_int8 = quantize_int8(onnx_fp32, out / "model.int8.onnx")
+    onnx_int8 = quantize_onnx_int8(onnx_fp32, out / "model.int8.onnx")
     ort_fp32 = to_ort_format(onnx_fp32, out / "model.fp32.ort")
     ort_int8 = to_ort_format(onnx_int8, out / "model.int8.ort")
     variants = []
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     torch_int8 = next(v for name, v in variants.items() if name.startswith("PyTorch int8"))
 
     summary = LessonSummary(
-        STAGE, LESSON, "tool", dataset=workload.eval.name,
+        STAGE, LESSON, "tool", dataset=workload.eval_set.name,
         metrics={
             f"ort_int8_{metric}": int8.judgement.quality[metric],
             f"ort_fp32_{metric}": fp32.judgement.quality[metric],
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
             "torch_int8_size_ratio": torch_int8.size / variants["PyTorch fp32"].size,
             "torch_int8_agreement": agreement(workload.reference.predicted,
                                               torch_int8.judgement.predicted),
-            "eval_texts": float(len(workload.eval)),
+            "eval_texts": float(len(workload.eval_set)),
         },
         outputs=[str(v.path) for v in variants.values()],
         extras={"variants": [{"name": v.name, "path": str(v.path), "size_bytes": v.size,

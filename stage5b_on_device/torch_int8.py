@@ -35,7 +35,7 @@ def torchao_version() -> tuple[int, ...] | None:
     return tuple(int(part) for part in text.split("+")[0].split(".")[:2] if part.isdigit())
 
 
-def quantize_int8(model: nn.Module) -> tuple[nn.Module, str]:
+def quantize_torch_int8(model: nn.Module) -> tuple[nn.Module, str]:
     """An int8 copy of ``model`` (the original is untouched) and the library that made it."""
     version = torchao_version()
     if version is not None and version >= MIN_TORCHAO:

@@ -20,14 +20,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.bundle import default_bundle_dir, load_bundle
 from common.errors import UsageError
+from common.lesson import add_bundle_flag
 from common.metrics import binary_metrics, classification_metrics
-from stage4_own_data.bundle_model import BundleModel, load_bundle_model
-from stage4_own_data.cleaning import clean, text_key
-from stage4_own_data.columns import choose_columns
-from stage4_own_data.reading import read_table
-from stage4_own_data.train import label_ids
+from common.paths import chosen_bundle
+from stage4_own_data import (
+    BundleModel,
+    choose_columns,
+    clean,
+    label_ids,
+    load_bundle_model,
+    read_table,
+    text_key,
+)
 from stage5b_on_device.measure import latency_p50_ms
 
 MIN_EVAL_TEXTS = 1000  # below this the quality bars are reported, not enforced
@@ -77,17 +82,17 @@ class Workload:
     """A bundle's fp32 model, its decision rule, and the evaluation texts, encoded once."""
 
     loaded: BundleModel
-    eval: TextSet
+    eval_set: TextSet  # the texts quality is judged on
     latency_repeats: int = 100
     word_ids: np.ndarray = field(init=False)
     ngram_ids: np.ndarray = field(init=False)
     singles: list[tuple[np.ndarray, np.ndarray]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.word_ids, self.ngram_ids = self.loaded.encoder.encode_batch(self.eval.texts)
+        self.word_ids, self.ngram_ids = self.loaded.encoder.encode_batch(self.eval_set.texts)
         # latency is per request: one text, padded to its own length, as an app would send it
         self.singles = [self.loaded.encoder.encode_batch([text])
-                        for text in self.eval.texts[:LATENCY_TEXTS]]
+                        for text in self.eval_set.texts[:LATENCY_TEXTS]]
 
     @property
     def model(self) -> torch.nn.Module:
@@ -108,7 +113,7 @@ class Workload:
 
     @property
     def bars_apply(self) -> bool:
-        return len(self.eval) >= MIN_EVAL_TEXTS
+        return len(self.eval_set) >= MIN_EVAL_TEXTS
 
     @cached_property
     def reference(self) -> Judgement:
@@ -123,7 +128,7 @@ class Workload:
         """Logits and quality on every evaluation text, and the p50 latency of one text."""
         logits = np.concatenate([
             run(self.word_ids[i:i + batch_size], self.ngram_ids[i:i + batch_size])
-            for i in range(0, len(self.eval), batch_size)])
+            for i in range(0, len(self.eval_set), batch_size)])
         predicted = self.decide(logits)
 
         def one(i: int) -> object:
@@ -133,31 +138,23 @@ class Workload:
                          latency_p50_ms(one, self.latency_repeats))
 
     def decide(self, logits: np.ndarray) -> np.ndarray:
-        """Label ids from logits by the bundle's rule: its threshold for the positive label."""
-        logits = np.asarray(logits, dtype=np.float64)
-        if self.positive_label is None:
-            return logits.argmax(axis=1)
-        positive = self.labels.index(self.positive_label)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probability = shifted[:, positive] / shifted.sum(axis=1)
-        return np.where(probability >= self.loaded.bundle.decision_threshold,
-                        positive, 1 - positive)
+        """Label ids from logits by the bundle's rule (:func:`common.bundle.decide`)."""
+        return self.loaded.decide(logits)
 
     def quality(self, predicted: np.ndarray) -> dict[str, float]:
         """The key metric (see :attr:`metric_name`) and accuracy on the evaluation texts."""
         if self.positive_label is None:
-            scores = classification_metrics(self.eval.labels, predicted, self.labels)
+            scores = classification_metrics(self.eval_set.labels, predicted, self.labels)
             return {self.metric_name: float(scores["macro_f1"]),
                     "accuracy": float(scores["accuracy"])}
         positive = self.labels.index(self.positive_label)
-        scores = binary_metrics((self.eval.labels == positive).astype(int),
+        scores = binary_metrics((self.eval_set.labels == positive).astype(int),
                                 (np.asarray(predicted) == positive).astype(int))
         return {self.metric_name: scores["f1"], "accuracy": scores["accuracy"]}
 
 
 def add_workload_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bundle", type=Path, default=None,
-                        help="stage 4 model bundle (default: runs/stage4_own_data/bundle)")
+    add_bundle_flag(parser, "stage 4 model bundle")
     parser.add_argument("--eval-data", type=Path, default=None,
                         help="texts with the bundle's labels to judge quality on (any file the "
                              f"stage 4 pipeline reads); needed when the test split has fewer "
@@ -167,8 +164,8 @@ def add_workload_args(parser: argparse.ArgumentParser) -> None:
 def load_workload(args: argparse.Namespace, *,
                   announce: Callable[[str], None] = print) -> Workload:
     """Load ``--bundle`` and choose the evaluation texts, saying which and how many."""
-    root = args.bundle if args.bundle is not None else default_bundle_dir()
-    loaded = load_bundle_model(load_bundle(root))
+    root = chosen_bundle(args.bundle)
+    loaded = load_bundle_model(root)
     if loaded.bundle.task != "classification":
         raise UsageError(f"bundle {root} is a regression model; stage 5b compresses classifiers")
     announce(f"bundle: {root} ({', '.join(loaded.bundle.labels)}; "

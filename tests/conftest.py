@@ -74,11 +74,22 @@ def assert_one_line_error(run: LessonRun, code: int = 2) -> None:
 
 
 # --- one trained model for the whole session (GUIDE §3) --------------------------------------
+def build_bundle(out_dir: Path, *, quick: bool = True, seed: int = 0,
+                 extra_args: tuple[str, ...] = ()) -> Path:
+    """Train a stage 4 bundle into ``out_dir`` (its bars must pass); ``extra_args`` are further
+    pipeline flags (e.g. ``("--input", "my.csv")``)."""
+    from stage4_own_data import pipeline
+
+    argv = ["--out", str(out_dir), "--seed", str(seed), *extra_args, *(["--quick"] * quick)]
+    summary = pipeline.run(pipeline.build_parser().parse_args(argv))
+    if not summary.passed:
+        raise RuntimeError(f"the bundle in {out_dir} missed its bars: {summary.failed_checks}")
+    return out_dir
+
+
 @pytest.fixture(scope="session")
 def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A quick stage 4 bundle, trained once per session. Read-only: copy it before changing it."""
-    from stage4_own_data.pipeline import build_bundle
-
     out = tmp_path_factory.mktemp("quick-bundle") / "bundle"
     build_bundle(out, quick=True)
     return out

@@ -210,14 +210,14 @@ def test_an_unresolvable_host_is_not_retried(tmp_path, monkeypatch):
 
 
 def test_json_files_fail_with_one_clear_line(tmp_path):
-    from common.jsonfile import read_json_object
+    from common.bundle.jsonfile import read_json_object
 
     (tmp_path / "ok.json").write_text('{"a": 1}', encoding="utf-8")
     (tmp_path / "broken.json").write_text('{"a": ', encoding="utf-8")
     (tmp_path / "list.json").write_text("[1, 2]", encoding="utf-8")
-    assert read_json_object(tmp_path / "ok.json") == {"a": 1}
+    assert read_json_object(tmp_path / "ok.json", error=UsageError) == {"a": 1}
     for name, reason in [("missing.json", "not found"), ("broken.json", "cannot read"),
                          ("list.json", "expected a JSON object")]:
         with pytest.raises(UsageError, match=reason) as caught:
-            read_json_object(tmp_path / name, what="manifest")
+            read_json_object(tmp_path / name, error=UsageError, what="manifest")
         assert "\n" not in str(caught.value)

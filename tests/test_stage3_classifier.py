@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from common.runtime import TextClassifierRuntime, softmax
-from common.summary import validate
-from common.textprep import (
+from common.bundle.decision import softmax
+from common.bundle.runtime import TextClassifierRuntime
+from common.bundle.textprep import (
     PAD_ID,
     STANDARD_TEST_TEXTS,
     UNK_ID,
@@ -37,7 +37,8 @@ from common.textprep import (
     save_spec,
     save_spec_with_vectors,
 )
-from common.textprep import test_vectors_path as vectors_path_of  # not a test: no test_ name
+from common.bundle.textprep import test_vectors_path as vectors_path_of  # not a test: no test_ name
+from common.summary import validate
 from stage3_text import spam_classifier
 from stage3_text.classifier import (
     ClassifierConfig,

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from common.bundle.textprep import PAD_ID, UNK_ID
 from common.summary import validate
-from common.textprep import PAD_ID, UNK_ID
 from stage3_text import tokens, word2vec
 from stage3_text.word2vec import (
     QUICK_LOSS_THRESHOLD_SHARE,

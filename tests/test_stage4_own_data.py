@@ -14,14 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.bundle import (
+from common.bundle.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     BundleError,
     add_export,
+    integrity,
     load_bundle,
 )
+from common.bundle.store import BundleStore
 from common.errors import UsageError
+from common.registry import BUNDLE_STORE_DIR
 from common.summary import validate
 from stage4_own_data import pipeline
 from stage4_own_data.cleaning import REASONS, clean, normalize_text
@@ -46,9 +49,13 @@ def run_pipeline(*args: str) -> LessonRun:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LessonRun, Path]:
-    """One quick pipeline run on the shipped inbox; its bundle serves the bundle tests."""
-    out = tmp_path_factory.mktemp("stage4") / "bundle"
-    return run_pipeline("--quick", "--out", str(out)), out
+    """One quick pipeline run on the shipped inbox, as a learner runs it (no --out: into the
+    bundle store under the working folder); its bundle serves the bundle tests."""
+    work = tmp_path_factory.mktemp("stage4")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        run = run_pipeline("--quick")
+    return run, work / BUNDLE_STORE_DIR / "support_inbox"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +119,10 @@ def test_bundle_is_complete_and_consistent(quick_run):
                                       "splits/train.jsonl", "splits/val.jsonl",
                                       "splits/test.jsonl", "plots/confusion.png"}
     assert manifest["exports"] == {}
-    assert not list(out.parent.glob(".bundle.*")), "staging folders must not be left behind"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], \
+        "staging folders must not be left behind"
+    assert BundleStore(out.parent).current() == out, "the run's bundle becomes the current one"
+    assert bundle.failed is None and len(bundle.digest) == 64
     splits = {name: [json.loads(line) for line in bundle.split_path(name).open(encoding="utf-8")]
               for name in ("train", "val", "test")}
     texts = {name: {row["text"].lower() for row in rows} for name, rows in splits.items()}
@@ -171,6 +181,9 @@ def _file(path: Path, data: bytes) -> Path:
 
 
 def _write_manifest(root: Path, manifest: dict) -> None:
+    """A manifest as a writer would seal it (its digests right), so the reader's other checks
+    are what is tested."""
+    manifest = {**manifest, "integrity": integrity(manifest)}
     (root / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
 
 

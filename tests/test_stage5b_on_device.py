@@ -22,7 +22,7 @@ import torch
 from common.summary import validate
 from stage3_text.onnx_export import PARITY_TOLERANCE
 from stage5b_on_device.measure import gzip_bytes, size_bytes
-from tests.conftest import PROJECT_ROOT, assert_one_line_error, require, run_lesson
+from tests.conftest import PROJECT_ROOT, assert_one_line_error, build_bundle, require, run_lesson
 
 SMS_COLLECTION = (PROJECT_ROOT.parent / "shared" / "data" / "sms_spam_collection"
                   / "SMSSpamCollection")
@@ -304,7 +304,6 @@ def test_missing_bundle_is_one_line_error(tmp_path: Path, capsys: pytest.Capture
 def sms_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not SMS_COLLECTION.is_file():
         pytest.skip(f"the SMS Spam Collection is not at {SMS_COLLECTION}")
-    from stage4_own_data.pipeline import build_bundle
 
     out = tmp_path_factory.mktemp("sms") / "bundle"
     build_bundle(out, quick=False, extra_args=("--input", str(SMS_COLLECTION)))

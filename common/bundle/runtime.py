@@ -2,8 +2,9 @@
 
 Imports only numpy, onnxruntime and the standard library (an import-linter contract keeps torch,
 scikit-learn and pandas out), so the REST service (stage 5a), the offline app (stage 5b) and any
-packaged wheel run a trained model without PyTorch. Preprocessing is :mod:`common.textprep`, the
-very code the PyTorch side trained with, so the ids cannot drift apart.
+packaged wheel run a trained model without PyTorch. Preprocessing is
+:mod:`common.bundle.textprep`, the very code the PyTorch side trained with, so the ids cannot
+drift apart. To open a bundle's model, use :func:`common.bundle.inference.open_bundle`.
 
 Example::
 
@@ -20,14 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from common.textprep import SpecError, TextEncoder, TextSpec, check_test_vectors, load_spec
-
-# The ONNX model's interface (``stage3_text.onnx_export`` writes it): two int64 id matrices
-# ``[batch, time]`` in, one float matrix of logits ``[batch, classes]`` out.
-INPUT_NAMES = ("word_ids", "ngram_ids")
-OUTPUT_NAME = "logits"
+from common.bundle.decision import check_rule, decide, softmax
+from common.bundle.manifest import INPUT_NAMES, OUTPUT_NAME
+from common.bundle.session import open_session, session_logits
+from common.bundle.textprep import (
+    SpecError,
+    TextEncoder,
+    TextSpec,
+    check_test_vectors,
+    load_spec,
+)
 
 
 @dataclass(frozen=True)
@@ -39,41 +43,23 @@ class Prediction:
     probabilities: dict[str, float]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)  # stable: exp never overflows
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 class TextClassifierRuntime:
     """Classify raw strings with an ONNX text classifier and its preprocessing spec.
 
-    With two labels and a ``positive_label``, the positive label wins when its probability is at
-    least ``threshold`` (raise it for fewer false alarms, lower it to miss fewer positives);
-    otherwise the most probable label wins.
+    The label comes from :func:`common.bundle.decision.decide`: with two labels and a
+    ``positive_label``, the positive label wins when its probability is at least ``threshold``
+    (raise it for fewer false alarms, lower it to miss fewer positives); otherwise the most
+    probable label wins.
     """
 
     def __init__(self, spec: TextSpec, model_path: str | Path, labels: Sequence[str], *,
                  positive_label: str | None = None, threshold: float = 0.5,
                  batch_size: int = 256, threads: int | None = None) -> None:
         self.labels = tuple(labels)
-        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
-            raise ValueError(f"need two or more distinct labels, got {list(self.labels)}")
-        if positive_label is not None and (len(self.labels) != 2
-                                           or positive_label not in self.labels):
-            raise ValueError("positive_label needs exactly two labels and must be one of them")
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        check_rule(self.labels, positive_label, threshold)
         self.encoder = TextEncoder(spec)
         self.positive_label, self.threshold, self.batch_size = positive_label, threshold, batch_size
-        options = ort.SessionOptions()
-        if threads is not None:
-            # A server answers many tiny calls: a fixed thread count and no busy-waiting between
-            # them, so concurrent requests do not fight over the cores.
-            options.intra_op_num_threads = options.inter_op_num_threads = threads
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(model_path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = open_session(model_path, threads=threads)
         self._check_interface()
 
     @classmethod
@@ -101,8 +87,7 @@ class TextClassifierRuntime:
         parts = []
         for start in range(0, len(texts), self.batch_size):
             words, ngrams = self.encoder.encode_batch(texts[start : start + self.batch_size])
-            feeds = dict(zip(INPUT_NAMES, (words, ngrams), strict=True))
-            parts.append(self.session.run([OUTPUT_NAME], feeds)[0])
+            parts.append(session_logits(self.session, words, ngrams))
         if not parts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return np.concatenate(parts)
@@ -113,13 +98,7 @@ class TextClassifierRuntime:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         probabilities = self.predict_proba(texts)
-        return [self._decide(row) for row in probabilities]
-
-    def _decide(self, row: np.ndarray) -> Prediction:
-        if self.positive_label is not None:
-            positive = self.labels.index(self.positive_label)
-            index = positive if row[positive] >= self.threshold else 1 - positive
-        else:
-            index = int(np.argmax(row))
-        return Prediction(self.labels[index], float(row[index]),
-                          {label: float(p) for label, p in zip(self.labels, row, strict=True)})
+        chosen = decide(probabilities, self.labels, self.positive_label, self.threshold)
+        return [Prediction(self.labels[index], float(row[index]),
+                           {label: float(p) for label, p in zip(self.labels, row, strict=True)})
+                for index, row in zip(chosen, probabilities, strict=True)]

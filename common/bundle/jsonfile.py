@@ -9,12 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.errors import UsageError
 
-
-def read_json_object(path: Path, *, error: type[Exception] = UsageError,
+def read_json_object(path: Path, *, error: type[Exception],
                      what: str = "JSON file") -> dict[str, Any]:
-    """The object stored in ``path``; raise ``error`` with a one-line reason otherwise."""
+    """The object stored in ``path``; raise ``error`` with a one-line reason otherwise.
+
+    ``error`` is the caller's own exception class (a bundle, a spec, a benchmark result each
+    have theirs), so the reader stays free of the rest of the course.
+    """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

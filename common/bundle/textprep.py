@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from common.jsonfile import read_json_object
+from common.bundle.jsonfile import read_json_object
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
