@@ -21,7 +21,6 @@ from stage4_own_data.cleaning import Cleaned, Label, text_key
 
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
-SPLIT_NAMES = ("train", "val", "test")
 
 
 @dataclass

@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -230,12 +231,22 @@ def _exchange(first: Path, second: Path) -> bool:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and ``kill`` back (they arrive right after); SIGKILL cannot be held."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
+    """Hold Ctrl-C and ``kill`` back until the block is done, then deliver them.
+
+    Python runs signal handlers in the main thread only, so there the handlers are swapped for
+    ones that just take note (a thread mask would not do: the kernel hands a process's signal to
+    any thread that does not block it). SIGKILL cannot be held; :func:`clean_leftovers` mends it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no Python handler can interrupt this thread
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+    caught: list[int] = []
+    previous = {number: signal.signal(number, lambda received, _frame: caught.append(received))
+                for number in DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for number in caught:
+            signal.raise_signal(number)
