@@ -29,7 +29,7 @@ def runs_dir(stage: str, lesson: str, out: str | Path | None = None) -> Path:
 
 
 def bundle_store() -> BundleStore:
-    """The store of named model bundles (``runs/stage4_own_data/bundles`` here)."""
+    """The store of named model bundles, where the course map (:mod:`common.registry`) puts it."""
     return BundleStore(Path.cwd() / BUNDLE_STORE_DIR,
                        make_hint=f"train one with `{BUNDLE_MAKER}`, or pass --bundle DIR")
 

@@ -12,7 +12,7 @@ four bytes like any other number; only compression (gzip, an app store's downloa
 kernels turn zeros into savings. The table shows both sizes.
 
     python -m stage5b_on_device.prune \\
-        --eval-data ../shared/data/sms_spam_collection/SMSSpamCollection
+        --eval-data path/to/SMSSpamCollection
 """
 
 # %%

@@ -12,7 +12,7 @@ the fp32 model's decisions. Bars (on 1,000+ texts): the int8 ``.ort`` is at most
 one, loses at most one point of F1, and agrees with fp32 on at least 99% of texts.
 
     python -m stage5b_on_device.quantize \\
-        --eval-data ../shared/data/sms_spam_collection/SMSSpamCollection
+        --eval-data path/to/SMSSpamCollection
 """
 
 # %%
