@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -60,6 +61,15 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit; torch's are wider, so this bounds both
+
+
+def seed_value(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (what every library here accepts)."""
+    value = non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
+    return value
 
 
 def dropout_rate(text: str) -> float:
@@ -98,6 +108,23 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def output_folder(text: str) -> Path:
+    """``--out``: a folder that exists or can be made, and that this program may write into.
+
+    Checked while parsing, so a mistyped path fails in a second rather than after training;
+    :func:`common.paths.writable_dir` checks again when the lesson writes.
+    """
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    existing = next(parent for parent in (path, *path.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is below {existing}, which is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{existing} is not writable here")
+    return path
+
+
 def probability(text: str) -> float:
     value = positive_float(text)
     if value > 1:
@@ -126,14 +153,15 @@ def lesson_parser(
     )
     parser.add_argument("--quick", action="store_true",
                         help="smoke mode: tiny data and few epochs, finishes in seconds")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same losses)")
+    parser.add_argument("--seed", type=seed_value, default=0,
+                        help="random seed, 0 to 2**32-1 (same seed, same losses)")
     if epochs is not None:
         parser.add_argument("--epochs", type=positive_int, default=epochs,
                             help="passes over the training data")
     if device_flag:
         parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                             help="where to train; auto prefers cuda, then mps, then cpu")
-    parser.add_argument("--out", default=None, help=out_help)
+    parser.add_argument("--out", type=output_folder, default=None, help=out_help)
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON summary line on stdout")
     return parser

@@ -39,6 +39,22 @@ def classification_metrics(
     }
 
 
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95
+                    ) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (accuracy, recall): honest on small samples.
+
+    On 20 test rows an accuracy of 0.80 is anything from about 0.58 to 0.92; the interval says
+    so where the bare number would not. ``(0.0, 1.0)`` when there are no trials.
+    """
+    from scipy.stats import binomtest
+
+    if trials == 0:
+        return 0.0, 1.0
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence,
+                                                          method="wilson")
+    return float(interval.low), float(interval.high)
+
+
 def binary_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
     """Precision, recall and F1 of the positive class (1), plus accuracy."""
     precision, recall, f1, _ = skm.precision_recall_fscore_support(

@@ -7,9 +7,11 @@ from any folder. Outputs go under ``./runs`` unless a lesson is given ``--out``.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from common.bundle.store import BundleStore
+from common.errors import UsageError
 from common.registry import BUNDLE_MAKER, BUNDLE_STORE_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +26,23 @@ def cache_dir() -> Path:
 def runs_dir(stage: str, lesson: str, out: str | Path | None = None) -> Path:
     """The output folder of one lesson run: ``--out`` if given, else ``runs/<stage>/<lesson>``."""
     path = Path(out) if out is not None else Path.cwd() / "runs" / stage / lesson
-    path.mkdir(parents=True, exist_ok=True)
+    return writable_dir(path, "--out" if out is not None else "the output folder")
+
+
+def writable_dir(path: Path, what: str) -> Path:
+    """``path`` as a folder this program can write into (made if missing), else one clear error.
+
+    Checked before any work, so a lesson never trains for minutes and then fails to save.
+    """
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(f"cannot write into {what} {path}: {reason}") from None
     return path
 
 

@@ -47,10 +47,36 @@ def plot_loss_curves(
     return save_figure(fig, path)
 
 
+MAX_CONFUSION_CLASSES = 20  # beyond this a square of labels is unreadable and its memory grows
+
+
+def top_classes(matrix: np.ndarray, labels: Sequence[str], keep: int = MAX_CONFUSION_CLASSES
+                ) -> tuple[np.ndarray, list[str]]:
+    """The ``keep - 1`` classes with the most true examples, the rest summed into "other".
+
+    Every count stays in the matrix (its total is unchanged); only the rare classes lose their
+    own row and column.
+    """
+    if len(labels) <= keep:
+        return matrix, list(labels)
+    order = np.argsort(-matrix.sum(axis=1), kind="stable")
+    shown, rest = order[: keep - 1], order[keep - 1:]
+    groups = [*([index] for index in shown), list(rest)]
+    folded = np.array([[matrix[np.ix_(rows, cols)].sum() for cols in groups] for rows in groups])
+    return folded, [*(labels[i] for i in shown), f"other ({len(rest)} classes)"]
+
+
 def plot_confusion_matrix(
     matrix: np.ndarray, labels: Sequence[str], path: Path, *, title: str = "Confusion matrix"
 ) -> Path:
-    """Counts per (true, predicted) pair; the diagonal is what the model got right."""
+    """Counts per (true, predicted) pair; the diagonal is what the model got right.
+
+    With more than :data:`MAX_CONFUSION_CLASSES` classes the most frequent ones are drawn and the
+    others folded into one "other" row and column, so the figure's size and memory stay bounded.
+    """
+    if len(labels) > MAX_CONFUSION_CLASSES:
+        title = f"{title}: top {MAX_CONFUSION_CLASSES - 1} of {len(labels)} classes"
+    matrix, labels = top_classes(np.asarray(matrix), labels)
     size = max(4.0, 0.6 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")

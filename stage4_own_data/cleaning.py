@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stage4_own_data.columns import parse_number
+from stage4_own_data.reading import Malformed
 
 REASONS = ("malformed_row", "empty_text", "missing_label", "bad_label", "too_long", "duplicate",
            "conflicting_label", "rare_label")
@@ -72,7 +73,7 @@ class Cleaned:
 
     texts: list[str]
     labels: list[Label]
-    source_rows: list[int]  # 1-based data row of each kept row in the input
+    source_lines: list[int]  # the input line each kept row starts on (what an editor shows)
     rows_in: int
     rows_dropped: dict[str, int]
     examples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
@@ -91,15 +92,24 @@ class Cleaned:
 class _Ledger:
     """Counts drops by reason and keeps a few examples of each for the report."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: Sequence[int]) -> None:
+        self.lines = lines
         self.counts: dict[str, int] = dict.fromkeys(REASONS, 0)
         self.examples: dict[str, list[dict[str, object]]] = defaultdict(list)
 
     def drop(self, reason: str, row: int, text: str | None, label: object) -> None:
+        """Count row ``row`` (an index into the cleaned columns) as dropped for ``reason``."""
+        self._count(reason, {"line": self.lines[row], "text": (text or "")[:80],
+                             "label": label})
+
+    def drop_malformed(self, record: Malformed) -> None:
+        self._count("malformed_row", {"line": record.line, "text": record.text,
+                                      "label": None, "why": record.why})
+
+    def _count(self, reason: str, example: dict[str, object]) -> None:
         self.counts[reason] += 1
         if len(self.examples[reason]) < EXAMPLES_PER_REASON:
-            shown = (text or "")[:80]
-            self.examples[reason].append({"row": row + 1, "text": shown, "label": label})
+            self.examples[reason].append(example)
 
 
 def clean(
@@ -109,13 +119,22 @@ def clean(
     task: str = "classification",
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
     min_examples: int = MIN_EXAMPLES_PER_LABEL,
-    malformed_rows: int = 0,
+    lines: Sequence[int] | None = None,
+    malformed: Sequence[Malformed] = (),
 ) -> Cleaned:
-    """Apply the steps of the module docstring; ``malformed_rows`` come counted from the reader."""
+    """Apply the steps of the module docstring.
+
+    ``lines`` is the input line of each row (default: 1, 2, ...), for the report's examples;
+    ``malformed`` are the records the reader could not split, counted first.
+    """
     if len(texts) != len(labels):
         raise ValueError("texts and labels must have one entry per row")
-    ledger = _Ledger()
-    ledger.counts["malformed_row"] = malformed_rows
+    lines = list(range(1, len(texts) + 1)) if lines is None else lines
+    if len(lines) != len(texts):
+        raise ValueError("lines must have one entry per row")
+    ledger = _Ledger(lines)
+    for record in malformed:
+        ledger.drop_malformed(record)
     renames: dict[str, str] = {}
     candidates: list[tuple[int, str, Label]] = []
     for row, (raw_text, raw_label) in enumerate(zip(texts, labels, strict=True)):
@@ -148,8 +167,8 @@ def clean(
     return Cleaned(
         texts=[text for _, text, _ in kept],
         labels=[label for _, _, label in kept],
-        source_rows=[row + 1 for row, _, _ in kept],
-        rows_in=len(texts) + malformed_rows,
+        source_lines=[lines[row] for row, _, _ in kept],
+        rows_in=len(texts) + len(malformed),
         rows_dropped=ledger.counts,
         examples=dict(ledger.examples),
         rare_labels=rare,

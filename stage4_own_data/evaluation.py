@@ -7,6 +7,12 @@ share R of the positives; the precision it costs compared with the plain 0.5 cut
 The test split then measures that choice honestly (it took no part in it).
 
 Regression: MSE (the loss), RMSE, MAE and R² (1 = perfect, 0 = no better than the mean).
+
+The bar a model must clear is the baseline that knows nothing about the text: for classification
+it predicts the training split's class frequencies for every text (its cross-entropy on the test
+split), for regression the training mean (its MSE). Beating it is the least a model owes; how
+far the test figures can be trusted is said by 95% Wilson intervals on accuracy and recall, which
+are wide on the small test splits of small datasets.
 """
 
 from __future__ import annotations
@@ -21,11 +27,16 @@ from sklearn.metrics import precision_recall_curve
 
 from common.bundle.decision import decide
 from common.errors import UsageError
-from common.metrics import classification_metrics, confusion, regression_metrics
+from common.metrics import (
+    classification_metrics,
+    confusion,
+    regression_metrics,
+    wilson_interval,
+)
 from common.plots import plot_confusion_matrix, save_figure
-from stage3_text.classifier import encode_tensors, mean_loss, predict_proba
-from stage4_own_data.splitting import Split, Splits
-from stage4_own_data.train import Trained, label_ids
+from stage3_text.classifier import mean_loss, predict_proba
+from stage4_own_data.splitting import Splits
+from stage4_own_data.train import Trained, label_ids, predict_values
 
 DEFAULT_TARGET_RECALL = 0.9
 
@@ -35,6 +46,7 @@ class Assessment:
     """What the run measured: for metrics.json, for the summary, and for the manifest."""
 
     final_loss: float
+    baseline_loss: float  # the knows-nothing baseline's loss on the test split: the loss bar
     summary_metrics: dict[str, float]
     details: dict[str, Any]
     positive_label: str | None = None
@@ -111,7 +123,9 @@ def evaluate_classifier(
     argmax = classification_metrics(y_test, test_probs.argmax(1), classes)
     details: dict[str, Any] = {"val": {"loss": val_loss, **_headline(
         classification_metrics(y_val, val_probs.argmax(1), classes))}}
-    evaluation = Assessment(test_loss, {}, details)
+    baseline = frequency_baseline_loss(label_ids(splits.train.labels, classes), y_test,
+                                       len(classes))
+    evaluation = Assessment(test_loss, baseline, {}, details)
     predicted = test_probs.argmax(1)
     if len(classes) == 2:
         positive = classes.index(positive_label)
@@ -126,35 +140,48 @@ def evaluate_classifier(
             plots_dir / "precision_recall.png", positive_label))
     test = classification_metrics(y_test, predicted, classes)
     matrix = confusion(y_test, predicted, len(classes))
-    details["test"] = {"loss": test_loss, **test, "confusion_matrix": matrix.tolist()}
+    accuracy_ci = wilson_interval(int(np.trace(matrix)), len(y_test))
+    for index, name in enumerate(classes):
+        test["per_class"][name]["recall_ci95"] = list(wilson_interval(
+            int(matrix[index, index]), int(matrix[index].sum())))
+    details["test"] = {"loss": test_loss, "baseline_loss": baseline, **test,
+                       "accuracy_ci95": list(accuracy_ci), "confusion_matrix": matrix.tolist()}
     evaluation.plots.append(plot_confusion_matrix(matrix, classes, plots_dir / "confusion.png",
                                                   title="Confusion matrix (test split)"))
-    evaluation.summary_metrics = {**_headline(test), "test_loss": test_loss, "val_loss": val_loss}
+    evaluation.summary_metrics = {**_headline(test), "accuracy_ci95_low": accuracy_ci[0],
+                                  "accuracy_ci95_high": accuracy_ci[1], "test_loss": test_loss,
+                                  "baseline_loss": baseline, "val_loss": val_loss}
     if len(classes) == 2:
         per_class = test["per_class"][positive_label]
         evaluation.summary_metrics.update({
             "decision_threshold": choice.threshold,
             f"test_recall_{positive_label}": per_class["recall"],
+            f"test_recall_{positive_label}_ci95_low": per_class["recall_ci95"][0],
+            f"test_recall_{positive_label}_ci95_high": per_class["recall_ci95"][1],
             f"test_precision_{positive_label}": per_class["precision"],
             "val_precision_cost": choice.precision_cost,
         })
     return evaluation
 
 
+def frequency_baseline_loss(train_ids: list[int], test_ids: np.ndarray, classes: int) -> float:
+    """Cross-entropy on the test split of always predicting the training class frequencies."""
+    counts = np.bincount(np.asarray(train_ids, dtype=np.int64), minlength=classes)
+    shares = counts / counts.sum()
+    return float(-np.mean(np.log(shares[np.asarray(test_ids, dtype=np.int64)])))
+
+
 def evaluate_regressor(trained: Trained, splits: Splits, *, plots_dir: Path) -> Assessment:
-    predictions = {name: _regress(trained, split) for name, split in splits.items()}
+    predictions = {name: predict_values(trained, split.texts) for name, split in splits.items()}
     test = regression_metrics(splits.test.labels, predictions["test"])
     val = regression_metrics(splits.val.labels, predictions["val"])
-    details = {"test": {"loss": test["mse"], **test}, "val": {"loss": val["mse"], **val}}
-    plot = plot_predictions(np.asarray(splits.test.labels, dtype=float), predictions["test"],
-                            plots_dir / "predictions.png")
-    return Assessment(test["mse"], {**test, "val_mse": val["mse"]}, details, plots=[plot])
-
-
-def _regress(trained: Trained, split: Split) -> np.ndarray:
-    words, ngrams = encode_tensors(trained.encoder, split.texts)
-    with torch.no_grad():
-        return trained.model.eval()(words, ngrams)[:, 0].numpy().astype(float)
+    truth = np.asarray(splits.test.labels, dtype=float)
+    baseline = float(np.mean((truth - np.mean(np.asarray(splits.train.labels, dtype=float))) ** 2))
+    details = {"test": {"loss": test["mse"], "baseline_loss": baseline, **test},
+               "val": {"loss": val["mse"], **val}}
+    plot = plot_predictions(truth, predictions["test"], plots_dir / "predictions.png")
+    return Assessment(test["mse"], baseline, {**test, "baseline_mse": baseline,
+                                              "val_mse": val["mse"]}, details, plots=[plot])
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, float]:

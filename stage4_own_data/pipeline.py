@@ -17,12 +17,9 @@ input stops the run with one line on stderr (exit 2).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from common.bundle.errors import BundleError
 from common.bundle.files import check_replaceable
@@ -48,6 +45,7 @@ from stage4_own_data.evaluation import (
     evaluate_classifier,
     evaluate_regressor,
 )
+from stage4_own_data.learning_curve import LearningCurve, learning_curve, plot_learning_curve
 from stage4_own_data.reading import read_table
 from stage4_own_data.report import add_splits, build_report
 from stage4_own_data.splitting import Splits, check_trainable, data_checks, split_data
@@ -62,9 +60,6 @@ from stage4_own_data.train import (
 STAGE, LESSON = "stage4_own_data", "pipeline"
 DEFAULT_INPUT = SHIPPED_DATA_DIR / "support_inbox.csv"
 SHIPPED_DATASET = "support-inbox"
-# Loss bars relative to knowing nothing: ln(k) is the cross-entropy of a uniform guess over k
-# classes, and the variance of the target is the MSE of always predicting its mean.
-LOSS_RATIO = {"default": 0.6, "quick": 0.8}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,13 +105,6 @@ def bundle_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def loss_threshold(task: str, splits: Splits, quick: bool) -> float:
-    ratio = LOSS_RATIO["quick" if quick else "default"]
-    if task == "classification":
-        return ratio * math.log(len(set(splits.train.labels)))
-    return ratio * float(np.var(np.asarray(splits.train.labels, dtype=float)))
-
-
 def dataset_name(path: Path) -> str:
     return SHIPPED_DATASET if path.resolve() == DEFAULT_INPUT.resolve() else f"file:{path.name}"
 
@@ -136,7 +124,6 @@ def run(args: argparse.Namespace) -> LessonSummary:
     name = args.name or name_for(path)
     out = Path(args.out) if args.out else store.path(name)
     check_replaceable(out, is_bundle)  # before any work: a refused folder costs no training
-    generator = seed_everything(args.seed)
     device = pick_device(args.device)
 
     # 1. read: encoding, delimiter and header are guessed and said, or forced by flags
@@ -150,7 +137,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 2. clean, with every dropped row counted by reason
     cleaned = clean(table.values(columns.text), table.values(columns.label), task=args.task,
                     max_text_chars=args.max_text_chars, min_examples=args.min_examples,
-                    malformed_rows=table.malformed_rows)
+                    lines=table.lines, malformed=table.malformed)
     dropped = {reason: n for reason, n in cleaned.rows_dropped.items() if n}
     print(f"cleaning: {cleaned.rows_in} rows in, {cleaned.rows_kept} kept, dropped "
           + (", ".join(f"{reason} {n}" for reason, n in dropped.items()) or "none"))
@@ -169,15 +156,24 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 4. train, measure and write the bundle: all inside a staging folder, renamed at the end
     training = training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
                                batch_size=args.batch_size, patience=args.patience)
+    settings = QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS
+
+    def train(on: Splits, **options: Any) -> Trained:
+        """Every model of this run starts from the same seed (so the learning curve does too)."""
+        return train_model(on, task=args.task, settings=settings, training=training,
+                           generator=seed_everything(args.seed), device=device, **options)
+
     with bundle_writer(out) if args.out else store.write(name) as staging:
-        trained = train_model(splits, task=args.task,
-                              settings=QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS,
-                              training=training, generator=generator, device=device,
-                              on_epoch=log_epoch)
+        trained = train(splits, on_epoch=log_epoch)
         evaluation = _evaluate(trained, splits, args, staging)
         evaluation.plots.append(plot_loss_curves(
             {"train": trained.history.train_losses, "validation": trained.history.val_losses},
             staging / "plots" / "loss_curves.png", title=f"Loss per epoch ({args.task})"))
+        curve = learning_curve(splits, trained, lambda part: train(part, progress=False),
+                               task=args.task, seed=args.seed)
+        evaluation.plots.append(plot_learning_curve(curve, staging / "plots" /
+                                                    "learning_curve.png"))
+        report["learning_curve"] = curve.to_json()
         metrics = _metrics_document(trained, evaluation, report, args, dataset_name(path))
         manifest = write_bundle(staging, trained=trained, splits=splits, evaluation=evaluation,
                                 report=report, metrics=metrics, task=args.task,
@@ -187,11 +183,12 @@ def run(args: argparse.Namespace) -> LessonSummary:
         store.set_current(name)
     print(f"bundle: {out} (model version {manifest['model_version']}"
           + (", now the current bundle)" if not args.out else ")"))
+    _print_verdict(evaluation, curve, len(splits.test))
 
     summary = LessonSummary(
         STAGE, LESSON, "train", dataset=dataset_name(path),
         final_loss=evaluation.final_loss,
-        loss_threshold=loss_threshold(args.task, splits, args.quick),
+        loss_threshold=evaluation.baseline_loss,
         metrics=evaluation.summary_metrics,
         outputs=[str(out / path.relative_to(staging)) for path in evaluation.plots]
         + [str(out / "manifest.json")],
@@ -205,6 +202,19 @@ def run(args: argparse.Namespace) -> LessonSummary:
         summary.check(f"ONNX logits match PyTorch within {PARITY_TOLERANCE:g}",
                       onnx_diff <= PARITY_TOLERANCE)
     return summary
+
+
+def _print_verdict(evaluation: Assessment, curve: LearningCurve, test_rows: int) -> None:
+    """What the figures mean: the bar the model had to beat, how sure they are, more data?"""
+    beaten = "beats" if evaluation.final_loss < evaluation.baseline_loss else "does NOT beat"
+    print(f"verdict: test loss {evaluation.final_loss:.3f} {beaten} the knows-nothing baseline's "
+          f"{evaluation.baseline_loss:.3f} (the loss bar)")
+    metrics = evaluation.summary_metrics
+    if "accuracy_ci95_low" in metrics:
+        print(f"  accuracy {metrics['accuracy']:.3f}, 95% interval "
+              f"{metrics['accuracy_ci95_low']:.3f}-{metrics['accuracy_ci95_high']:.3f} on "
+              f"{test_rows} test rows")
+    print(f"  learning curve: {curve.verdict}")
 
 
 def _evaluate(trained: Trained, splits: Splits, args: argparse.Namespace,

@@ -1,12 +1,28 @@
 """Reading a labelled table (CSV, TSV, JSON Lines, Parquet) into strings, saying what was guessed.
 
 Every cell comes back as text or missing: types are decided later (a label "01" must stay
-"01"). Every line of the file becomes a row, even a blank one, and lines that cannot be split into
-the table's columns are counted (``malformed_rows``), so the cleaner can account for all of them.
+"01"). Every record of the file becomes a row or a counted malformed record, and each carries the
+line number an editor shows, so the report can point at it.
+
+What a record is, by one stated rule:
+
+* lines end at LF, CRLF or a lone CR, in any mix (files passed between Windows, old Macs and
+  Linux have all three); a final line end does not start another line;
+* tab-separated files (``.tsv``, or a tab delimiter): every line is one record and quotes are
+  literal characters — message data is full of unbalanced quotes, and a quote must never swallow
+  the lines after it;
+* other delimited files (CSV): RFC 4180 — a field in double quotes may hold the delimiter, quotes
+  written twice (``""``) and line breaks, so it may span lines and is still one record. A record
+  that cannot be parsed (an opening quote that is never closed, text after a closing quote) is
+  counted as malformed at the line it starts on, and reading goes on at the next line;
+* a record with more fields than the first one is malformed; a shorter one is padded with missing
+  cells (cleaning then counts it as an empty text or a missing label);
+* JSON Lines: every line is a record; a line that is not a JSON object is malformed.
 
 Guesses, each reported in :attr:`Table.notes`:
 
-* format: from the suffix (``.tsv``, ``.jsonl``, ``.parquet``; anything else is CSV);
+* format: from the suffix (``.tsv``, ``.jsonl``, ``.parquet``; anything else is CSV), looking
+  through a ``.gz`` suffix (gzip files are decompressed first);
 * delimiter (CSV): the one of ``,`` ``;`` tab ``|`` that splits the most sample lines into the same
   number (at least two) of fields; ``--sep`` overrides it;
 * header: the first row is a header when each of its cells looks like a column name (short, no
@@ -19,10 +35,11 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
 import json
 import re
+import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +56,20 @@ DELIMITERS = (",", "\t", ";", "|")
 DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 SNIFF_LINES = 200
 NAME_PATTERN = re.compile(r"^[^\W\d][\w .()/-]{0,39}$")
+LINE_END = re.compile(r"\r\n|\r|\n")
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DECOMPRESSED_BYTES = 4 << 30  # a gzip file that expands further is refused, not read
+SPANNING_NOTE_LINES = 2  # records spanning more lines than this are pointed out in the notes
+MALFORMED_SHOWN = 80  # characters of a malformed record kept for the report
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A record the reader could not split into the table's columns, and where it starts."""
+
+    line: int
+    text: str
+    why: str
 
 
 @dataclass
@@ -50,8 +81,9 @@ class Table:
     format: str
     encoding: str
     header: bool
+    lines: list[int]  # the line each row of ``frame`` starts on (1 = the file's first line)
     delimiter: str | None = None
-    malformed_rows: int = 0
+    malformed: list[Malformed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def values(self, column: str) -> list[str | None]:
@@ -59,8 +91,12 @@ class Table:
         return [_cell(value) for value in self.frame[column].tolist()]
 
     @property
+    def malformed_rows(self) -> int:
+        return len(self.malformed)
+
+    @property
     def rows(self) -> int:
-        """Every data row the file holds, malformed ones included."""
+        """Every data record the file holds, malformed ones included."""
         return len(self.frame) + self.malformed_rows
 
 
@@ -77,41 +113,59 @@ def read_table(
         raise UsageError(f"input file not found: {path}")
     if not path.is_file():
         raise UsageError(f"input is not a file: {path}")
-    fmt = SUFFIX_FORMATS.get(path.suffix.lower(), "csv")
+    name = path.name[:-3] if path.suffix.lower() == ".gz" else path.name
+    fmt = SUFFIX_FORMATS.get(Path(name).suffix.lower(), "csv")
     if fmt == "parquet":
         return _read_parquet(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    notes = []
+    if raw.startswith(GZIP_MAGIC):
+        raw = _gunzip(raw, path)
+        notes.append("gzip-compressed: decompressed before reading")
     if not raw.strip():
         raise UsageError(f"input file is empty: {path}")
     decoded = decode_bytes(raw, forced=encoding, name=str(path))
     text = decoded.text.lstrip("\ufeff")
     if not text.strip():
         raise UsageError(f"input file has no text: {path}")
-    notes = [f"encoding {decoded.encoding} ({decoded.how})"]
+    notes.append(f"encoding {decoded.encoding} ({decoded.how})")
     if fmt == "jsonl":
         table = _read_jsonl(text, path, decoded.encoding)
     else:
         table = _read_delimited(text, path, fmt, decoded.encoding, sep, header)
     table.notes[:0] = notes
-    if table.frame.empty:
-        raise UsageError(f"no data rows in {path} (only a header?)")
+    if table.frame.empty and not table.malformed:
+        raise UsageError(f"{path} has a header but no data rows")
     return table
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` by the module's rule: LF, CRLF or a lone CR ends a line."""
+    lines = LINE_END.split(text)
+    if lines and lines[-1] == "":  # a final line end closes the last line, it opens no new one
+        lines.pop()
+    return lines
 
 
 def parse_separator(sep: str) -> str:
     """``--sep`` as typed on a shell: ``\\t`` and ``tab`` mean a tab."""
     value = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(sep, sep)
-    if len(value) != 1:
-        raise UsageError(f"--sep must be one character (or 'tab'), got {sep!r}")
+    if len(value) != 1 or value in "\r\n\"":
+        raise UsageError(f"--sep must be one character other than a quote or a line end "
+                         f"(or 'tab'), got {sep!r}")
     return value
 
 
-def sniff_delimiter(text: str) -> tuple[str, str]:
+def sniff_delimiter(lines: list[str]) -> tuple[str, str]:
     """Pick the delimiter that splits sample lines most consistently; return it and why."""
-    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
+    sample = lines[:SNIFF_LINES]
     scored = []
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+        counts = [len(fields) for _, fields in records(sample, delimiter)
+                  if not isinstance(fields, Malformed) and fields != [""]]
         if not counts:
             continue
         width, frequency = Counter(counts).most_common(1)[0]
@@ -126,6 +180,48 @@ def sniff_delimiter(text: str) -> tuple[str, str]:
         others = ", ".join(DELIMITER_NAMES[d] for d in ties)
         return best[2], f"{shown} (as consistent as {others}: pass --sep to choose)"
     return best[2], f"{shown} (splits {best[0]:.0%} of sampled lines into {best[1]} fields)"
+
+
+def records(lines: list[str], delimiter: str) -> Iterator[tuple[int, list[str] | Malformed]]:
+    """``(first line number, fields)`` per record, or a :class:`Malformed` where parsing failed.
+
+    Tab: one record per line, quotes literal. Anything else: RFC 4180 through the csv module, fed
+    line by line so that line numbers are the editor's; after a record that cannot be parsed,
+    reading resumes on the line after the one it started on.
+    """
+    if delimiter == "\t":
+        for number, line in enumerate(lines, start=1):
+            yield number, line.split("\t")
+        return
+    _allow_long_fields()
+    start = 0
+    while start < len(lines):
+        reader = csv.reader((line + "\n" for line in lines[start:]), delimiter=delimiter,
+                            strict=True)
+        consumed = 0
+        try:
+            for fields in reader:
+                yield start + consumed + 1, fields or [""]  # a blank line: one empty field
+                consumed = reader.line_num
+            return
+        except csv.Error as error:
+            first = start + consumed  # 0-based index of the line the failed record starts on
+            why = ("a quote opened here is never closed" if "end of data" in str(error)
+                   else str(error))
+            yield first + 1, Malformed(first + 1, lines[first][:MALFORMED_SHOWN], why)
+            start = first + 1
+
+
+def _allow_long_fields() -> None:
+    """Let the csv module read fields of any size (its default limit is 128 KiB): a long text is
+    the cleaner's business (``too_long``, counted), not a reason to stop reading."""
+    limit = 1 << 31
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # a C long of 32 bits
+            limit //= 2
 
 
 def detect_header(frame: pd.DataFrame) -> tuple[bool, str]:
@@ -144,6 +240,7 @@ def detect_header(frame: pd.DataFrame) -> tuple[bool, str]:
 def _read_delimited(
     text: str, path: Path, fmt: str, encoding: str, sep: str | None, header: bool | None
 ) -> Table:
+    lines = split_lines(text)
     notes = []
     if sep is not None:
         delimiter = parse_separator(sep)
@@ -152,31 +249,61 @@ def _read_delimited(
         delimiter = "\t"
         notes.append("delimiter tab (.tsv suffix)")
     else:
-        delimiter, why = sniff_delimiter(text)
+        delimiter, why = sniff_delimiter(lines)
         notes.append(f"delimiter {why}")
-    malformed: list[list[str]] = []
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
-            skip_blank_lines=False, engine="python", on_bad_lines=malformed.append,
-        )
-    except (pd.errors.ParserError, csv.Error, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot parse {path} as {fmt.upper()}: {message}") from None
+    notes.append("tab-separated: every line is a record, quotes are literal characters"
+                 if delimiter == "\t" else
+                 "CSV (RFC 4180): a quoted field may hold line breaks and span lines")
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    malformed: list[Malformed] = []
+    spanning: list[tuple[int, int]] = []
+    width: int | None = None
+    parsed = list(records(lines, delimiter))
+    for index, (line, fields) in enumerate(parsed):
+        if isinstance(fields, Malformed):
+            malformed.append(fields)
+            continue
+        width = width or len(fields)
+        if len(fields) > width:
+            malformed.append(Malformed(line, _shown(delimiter.join(fields)),
+                                       f"{len(fields)} fields, the table has {width}"))
+            continue
+        last = parsed[index + 1][0] - 1 if index + 1 < len(parsed) else len(lines)
+        if last - line + 1 > SPANNING_NOTE_LINES:
+            spanning.append((line, last))
+        rows.append(fields + [None] * (width - len(fields)))  # type: ignore[list-item]
+        starts.append(line)
+    if not rows:
+        raise UsageError(f"no record of {path} could be read ({len(malformed)} malformed, e.g. "
+                         f"line {malformed[0].line}: {malformed[0].why})")
+    frame = pd.DataFrame(rows, dtype=object)
     if header is None:
         header, why = detect_header(frame) if len(frame) > 1 else (False, "a single row")
         notes.append(f"header {'found' if header else 'not found'}: {why}")
     else:
         notes.append("header " + ("expected (columns named)" if header else "off (--no-header)"))
     if header:
-        cells = ["" if cell is None or cell != cell else str(cell) for cell in frame.iloc[0]]
+        cells = ["" if cell is None else str(cell) for cell in frame.iloc[0]]
         frame = frame.iloc[1:].reset_index(drop=True)
         frame.columns = _column_names(cells)
+        starts = starts[1:]
     else:
         frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
     if malformed:
-        notes.append(f"{len(malformed)} line(s) had too many fields: counted as malformed")
-    return Table(_as_text(frame), path, fmt, encoding, header, delimiter, len(malformed), notes)
+        notes.append(f"{len(malformed)} record(s) could not be split into the table's columns "
+                     f"(first at line {malformed[0].line}: {malformed[0].why}): counted as "
+                     "malformed")
+    if spanning:
+        first, last = max(spanning, key=lambda span: span[1] - span[0])
+        notes.append(f"{len(spanning)} record(s) span several lines through quoted line breaks "
+                     f"(the longest: lines {first}-{last}); if that is not intended, look for an "
+                     "unbalanced quote there")
+    return Table(_as_text(frame), path, fmt, encoding, header, starts, delimiter, malformed, notes)
+
+
+def _shown(text: str) -> str:
+    return text[:MALFORMED_SHOWN]
 
 
 def _column_names(cells: list[str]) -> list[str]:
@@ -201,27 +328,45 @@ def _cell(value: object) -> str | None:
 
 def _read_jsonl(text: str, path: Path, encoding: str) -> Table:
     """One JSON object per line; blank lines become empty rows, other lines are malformed."""
-    records: list[dict[str, object]] = []
-    malformed = 0
-    for line in text.splitlines():
+    records_: list[dict[str, object]] = []
+    starts: list[int] = []
+    malformed: list[Malformed] = []
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
-            records.append({})
+            records_.append({})
+            starts.append(number)
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             record = None
         if isinstance(record, dict):
-            records.append({key: _cell(value) for key, value in record.items()})
+            records_.append({key: _cell(value) for key, value in record.items()})
+            starts.append(number)
         else:
-            malformed += 1
-    if not any(records):
+            malformed.append(Malformed(number, _shown(line), "not a JSON object"))
+    if not any(records_):
         raise UsageError(f"{path} has no JSON objects, one per line (is it JSON Lines?)")
-    frame = _as_text(pd.DataFrame.from_records(records))
+    frame = _as_text(pd.DataFrame.from_records(records_))
     notes = ["format JSON Lines: one object per line, keys are the columns"]
     if malformed:
-        notes.append(f"{malformed} line(s) were not JSON objects: counted as malformed")
-    return Table(frame, path, "jsonl", encoding, True, None, malformed, notes)
+        notes.append(f"{len(malformed)} line(s) were not JSON objects: counted as malformed")
+    return Table(frame, path, "jsonl", encoding, True, starts, None, malformed, notes)
+
+
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    """The decompressed bytes of a gzip file, refusing a damaged or over-large one."""
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(raw, MAX_DECOMPRESSED_BYTES)
+    except zlib.error as error:
+        raise UsageError(f"{path} is not a readable gzip file: {error}") from None
+    if decompressor.unconsumed_tail:
+        raise UsageError(f"{path} expands to more than {MAX_DECOMPRESSED_BYTES >> 30} GiB: "
+                         "split it or decompress it yourself")
+    if not decompressor.eof:
+        raise UsageError(f"{path} is a truncated gzip file")
+    return data
 
 
 def _read_parquet(path: Path) -> Table:
@@ -235,4 +380,5 @@ def _read_parquet(path: Path) -> Table:
     if frame.empty:
         raise UsageError(f"no data rows in {path}")
     return Table(frame, path, "parquet", "binary (Parquet stores UTF-8)", True,
-                 notes=["format Parquet (typed columns, read as text)"])
+                 list(range(1, len(frame) + 1)),
+                 notes=["format Parquet (typed columns, read as text; 'line' is the row number)"])

@@ -14,10 +14,12 @@ import numpy as np
 from stage4_own_data.cleaning import Cleaned
 from stage4_own_data.columns import Columns
 from stage4_own_data.reading import Table
+from stage4_own_data.splitting import ADVISED_ROWS_PER_CLASS
 
 IMBALANCE_WARNING = 5.0  # largest class / smallest class
 FEW_EXAMPLES_WARNING = 20
 DROPPED_SHARE_WARNING = 0.2
+SMALL_CLASSES_LISTED = 10  # name the small classes up to this many; beyond it, count them
 
 
 def build_report(
@@ -82,7 +84,12 @@ def _warnings(report: dict[str, Any]) -> list[str]:
             warnings.append(f"classes are imbalanced ({max(counts)} vs {min(counts)} rows): "
                             "accuracy flatters the model; read macro F1 and per-class recall")
         small = [name for name, c in classes.items() if c["count"] < FEW_EXAMPLES_WARNING]
-        if small:
+        if len(small) > SMALL_CLASSES_LISTED:
+            warnings.append(f"{len(small)} of {len(classes)} classes have fewer than "
+                            f"{FEW_EXAMPLES_WARNING} rows (e.g. {', '.join(small[:5])}): too "
+                            f"few to learn them well; aim for {ADVISED_ROWS_PER_CLASS}+ rows "
+                            "per class, or merge rare classes")
+        elif small:
             warnings.append(f"few examples of {', '.join(small)}: their test scores are noisy")
     return warnings
 
@@ -99,13 +106,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         "", "## Rows", "",
         f"{report['rows_in']} rows in, **{report['rows_kept']} kept**, "
         f"{sum(report['rows_dropped'].values())} dropped.", "",
-        "| reason | rows | example (data row, 1 = first row after the header) |",
+        "| reason | rows | example (line in the file, as an editor numbers it) |",
         "|---|---:|---|",
     ]
     for reason, count in report["rows_dropped"].items():
         example = report["drop_examples"].get(reason, [{}])[0]
-        shown = (f"row {example['row']}: {_cell(example.get('text'))}"
-                 f" → {_cell(example.get('label'))}" if example else "")
+        shown = ""
+        if example:
+            outcome = example.get("why") or _cell(example.get("label"))
+            shown = f"line {example['line']}: {_cell(example.get('text'))} → {outcome}"
         lines.append(f"| {reason} | {count} | {shown} |")
     policy = report["policy"]
     lines += ["", f"Policy: labels with fewer than {policy['min_examples_per_label']} rows are "

@@ -21,21 +21,23 @@ from stage4_own_data.cleaning import Cleaned, Label, text_key
 
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
+# What the guides advise: below this many rows per class the test figures are mostly noise.
+ADVISED_ROWS_PER_CLASS = 50
 
 
 @dataclass
 class Split:
     texts: list[str]
     labels: list[Label]
-    rows: list[int]  # 1-based data row in the input file, to trace a mistake back to its source
+    lines: list[int]  # the input line each row starts on, to trace a mistake back to its source
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def write_jsonl(self, path: Path) -> None:
         with path.open("w", encoding="utf-8") as file:
-            for text, label, row in zip(self.texts, self.labels, self.rows, strict=True):
-                file.write(json.dumps({"text": text, "label": label, "row": row},
+            for text, label, line in zip(self.texts, self.labels, self.lines, strict=True):
+                file.write(json.dumps({"text": text, "label": label, "line": line},
                                       ensure_ascii=False) + "\n")
 
 
@@ -65,15 +67,32 @@ def check_trainable(cleaned: Cleaned, task: str) -> None:
         raise UsageError("the regression target has one value only: nothing to learn")
 
 
+def split_sizes(rows: int, classes: int) -> tuple[int, int, int]:
+    """``(train, val, test)`` sizes: ~70/15/15, with at least one row per class in each."""
+    n_test = max(classes, round(TEST_FRACTION * rows))
+    n_val = max(classes, round(VAL_FRACTION * rows))
+    return rows - n_test - n_val, n_val, n_test
+
+
+def minimum_rows(classes: int) -> int:
+    """The fewest rows that :func:`split_sizes` can split (every class once in every split)."""
+    rows = 3 * classes
+    while split_sizes(rows, classes)[0] < classes:
+        rows += 1
+    return rows
+
+
 def split_data(cleaned: Cleaned, *, task: str, seed: int) -> Splits:
     """Stratified (classification) train/val/test split, ~70/15/15, seeded."""
     indices = list(range(cleaned.rows_kept))
     classes = len(set(cleaned.labels)) if task == "classification" else 1
-    n_test = max(classes, round(TEST_FRACTION * len(indices)))
-    n_val = max(classes, round(VAL_FRACTION * len(indices)))
-    if len(indices) - n_test - n_val < classes:
-        raise UsageError(f"{len(indices)} rows are too few to split into train, validation and "
-                         "test; add data")
+    _, n_val, n_test = split_sizes(len(indices), classes)
+    needed = minimum_rows(classes)
+    if len(indices) < needed:
+        per_class = f" ({classes} classes)" if task == "classification" else ""
+        raise UsageError(f"{len(indices)} rows left after cleaning are too few to split into "
+                         f"train, validation and test: at least {needed} are needed{per_class}; "
+                         f"aim for {ADVISED_ROWS_PER_CLASS}+ rows per class")
     strata = cleaned.labels if task == "classification" else None
     try:
         rest, test = train_test_split(indices, test_size=n_test, random_state=seed,
@@ -88,7 +107,7 @@ def split_data(cleaned: Cleaned, *, task: str, seed: int) -> Splits:
     def take(part: list[int]) -> Split:
         part = sorted(part)
         return Split([cleaned.texts[i] for i in part], [cleaned.labels[i] for i in part],
-                     [cleaned.source_rows[i] for i in part])
+                     [cleaned.source_lines[i] for i in part])
 
     return Splits(take(train), take(val), take(test))
 

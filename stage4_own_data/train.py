@@ -73,6 +73,7 @@ def train_model(
     generator: torch.Generator,
     device: torch.device,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: bool = True,
 ) -> Trained:
     """Build the spec from the training texts only, then train on train, stop on validation."""
     spec = build_spec(splits.train.texts, min_freq=settings.min_freq, buckets=settings.buckets)
@@ -86,16 +87,17 @@ def train_model(
             model, encoder,
             (splits.train.texts, label_ids(splits.train.labels, classes)),
             (splits.val.texts, label_ids(splits.val.labels, classes)),
-            training, generator=generator, device=device, on_epoch=on_epoch)
+            training, generator=generator, device=device, progress=progress, on_epoch=on_epoch)
     else:
-        history = _train_regressor(model, encoder, splits, training, generator, device, on_epoch)
+        history = _train_regressor(model, encoder, splits, training, generator, device, on_epoch,
+                                   progress)
     return Trained(model.cpu().eval(), spec, config, history, classes)
 
 
 def _train_regressor(
     model: TextClassifier, encoder: TextEncoder, splits: Splits, training: TrainingConfig,
     generator: torch.Generator, device: torch.device,
-    on_epoch: Callable[[EpochRecord], None] | None,
+    on_epoch: Callable[[EpochRecord], None] | None, progress: bool,
 ) -> History:
     targets = np.asarray(splits.train.labels, dtype=np.float64)
     mean, std = float(targets.mean()), float(targets.std()) or 1.0
@@ -112,9 +114,16 @@ def _train_regressor(
                           generator=generator),
                   epochs=training.epochs, device=device,
                   val_batches=batches(splits.val, batch_size=512), patience=training.patience,
-                  desc="regressor", on_epoch=on_epoch)
+                  progress=progress, desc="regressor", on_epoch=on_epoch)
     fold_target_scale(model, mean, std)
     return history
+
+
+def predict_values(trained: Trained, texts: list[str]) -> np.ndarray:
+    """A regression model's predictions, in the target's own units."""
+    words, ngrams = encode_tensors(trained.encoder, texts)
+    with torch.no_grad():
+        return trained.model.eval()(words, ngrams)[:, 0].numpy().astype(float)
 
 
 def fold_target_scale(model: TextClassifier, mean: float, std: float) -> None:

@@ -1,19 +1,24 @@
-"""Does the model pay for itself? Hours and money saved, the cost of its errors, break-even.
+"""Does the model pay for itself? Where it saves time and money, where it does not, break-even.
 
-Run: ``python -m stage5a_integration.business_case [--bundle DIR] [--messages-per-day N]
-[--seconds-per-review S] [--hourly-cost C] [--cost-false-positive X] [--cost-false-negative Y]``
+Run: ``python -m stage5a_integration.business_case [--bundle DIR] [--scenario auto|filter|triage]
+[--messages-per-day N] [--seconds-per-review S] [--hourly-cost C] [--currency EUR] ...``
 
-The scenario: people read every incoming message to sort out the unwanted ones (the bundle's
-positive label, e.g. spam). With the model, messages it flags skip the human read:
+Today people read and sort every incoming message. Two ways a model can take work off them:
 
-- time saved = flagged messages × seconds per review;
-- a **false positive** (a real message flagged) costs ``X`` each: a customer who waits or leaves;
-- a **false negative** (an unwanted message not flagged) is still read by a person, as before,
-  and costs ``Y`` each on top (the risk of acting on it).
+- **filter** (a two-class bundle with an unwanted class, e.g. spam): messages whose probability of
+  the unwanted class reaches the threshold are set aside unread. Each saves a read; a real
+  message set aside (false positive) costs ``--cost-false-positive`` (a customer who waits);
+  an unwanted message let through is read as before and costs ``--cost-false-negative`` on top.
+- **triage** (any classifier): messages whose top label's probability reaches the threshold are
+  routed automatically and skip the human sort; the rest are sorted by people as before. A
+  message routed to the wrong queue costs ``--cost-misroute`` (someone finds it and moves it).
 
-Flag rates come from the bundle's measured precision and recall on its test split and the share
-of positives there; serving capacity and latency from the benchmark's JSON (``python -m
-stage5a_integration.bench``), or, without it, from timing the service's model path here.
+The model's behaviour at every threshold is measured on the bundle's test split (the texts it
+never trained on), with the torch-free runtime the service uses. The lesson chooses the
+threshold with the highest net saving on that curve, reports the saving there and at the
+bundle's own threshold, the costs at which it would stop paying, and the volume it needs. It
+fails (exit 1) when no threshold pays. The threshold is chosen on the same test rows it is
+measured on, so the figure is optimistic: read it as the best case, with the interval noted.
 Writes a Markdown report and a plot under ``runs/stage5a_integration/business_case/``.
 """
 
@@ -21,6 +26,7 @@ Writes a Markdown report and a plot under ``runs/stage5a_integration/business_ca
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -43,9 +49,11 @@ from common.lesson import (
 from common.paths import chosen_bundle, runs_dir
 from common.summary import LessonSummary
 from stage5a_integration.bench import default_bench_json
+from stage5a_integration.predictor import BundlePredictor, load_predictor
 
 STAGE, LESSON = "stage5a_integration", "business_case"
 REPORT, PLOT = "business_case.md", "business_case.png"
+SCENARIOS = ("auto", "filter", "triage")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,18 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bench-json", type=Path, default=None,
                         help="the benchmark's results (default: runs/stage5a_integration/bench/"
                              "bench.json; measured here when absent)")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="auto",
+                        help="filter out an unwanted class, or triage every message; auto: "
+                             "filter for a two-class bundle with a positive label, else triage")
     parser.add_argument("--positive-label", default=None,
-                        help="the unwanted class (default: the bundle's positive label, else "
-                             "'spam')")
+                        help="filter: the unwanted class (default: the bundle's positive label)")
     parser.add_argument("--messages-per-day", type=positive_int, default=2000)
-    parser.add_argument("--seconds-per-review", type=positive_float, default=20.0,
+    parser.add_argument("--seconds-per-review", type=positive_float, default=30.0,
                         help="a person's time to read and sort one message")
     parser.add_argument("--hourly-cost", type=positive_float, default=30.0,
-                        help="cost of one hour of that person's time (any currency)")
-    parser.add_argument("--cost-false-positive", type=non_negative_float, default=10.0,
-                        help="cost of one real message wrongly flagged")
-    parser.add_argument("--cost-false-negative", type=non_negative_float, default=0.5,
-                        help="extra cost of one unwanted message that gets through")
+                        help="cost of one hour of that person's time")
+    parser.add_argument("--currency", default="EUR",
+                        help="the currency of every cost here (a name or code)")
+    parser.add_argument("--cost-false-positive", type=non_negative_float, default=2.0,
+                        help="filter: cost of one real message set aside unread")
+    parser.add_argument("--cost-false-negative", type=non_negative_float, default=0.05,
+                        help="filter: extra cost of one unwanted message that gets through")
+    parser.add_argument("--cost-misroute", type=non_negative_float, default=1.5,
+                        help="triage: cost of one message routed to the wrong queue (about "
+                             "three minutes of someone's time to notice and move it, plus the "
+                             "customer's wait)")
     parser.add_argument("--monthly-infra-cost", type=non_negative_float, default=60.0,
                         help="running the service for a month (server, monitoring)")
     parser.add_argument("--setup-cost", type=non_negative_float, default=3000.0,
@@ -74,58 +90,148 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# %% What the model does at each threshold, measured on the test split
 @dataclass(frozen=True)
-class Quality:
-    """The positive class's test figures and its share of messages."""
+class Curve:
+    """Per test message: the score compared with the threshold, and whether acting is right.
 
-    label: str
-    precision: float
-    recall: float
-    prevalence: float
-    test_messages: int
+    filter: score = P(unwanted), ``hit`` = it is unwanted (setting it aside is right);
+    triage: score = the top label's probability, ``hit`` = the top label is the true one.
+    """
+
+    scenario: str
+    label: str | None  # filter: the unwanted class
+    scores: np.ndarray
+    hits: np.ndarray
+
+    @property
+    def messages(self) -> int:
+        return len(self.scores)
+
+    def rates(self, threshold: float) -> tuple[float, float, float]:
+        """Per incoming message: (share acted on, share acted on wrongly, share of misses)."""
+        acted = self.scores >= threshold
+        wrong = float(np.mean(acted & ~self.hits))
+        missed = float(np.mean(~acted & self.hits)) if self.scenario == "filter" else 0.0
+        return float(np.mean(acted)), wrong, missed
 
 
-@dataclass(frozen=True)
-class Serving:
-    source: str
-    rps_one_worker: float | None
-    latency_ms: float  # p95 over HTTP when benchmarked, else the in-process p50 of one text
+def read_test_split(bundle: Bundle) -> tuple[list[str], list[str]]:
+    texts, labels = [], []
+    with bundle.split_path("test").open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                texts.append(row["text"])
+                labels.append(row["label"])
+    if not texts:
+        raise UsageError(f"{bundle.split_path('test')} holds no test texts")
+    return texts, labels
 
 
+def measure_curve(predictor: BundlePredictor, scenario: str, label: str | None) -> Curve:
+    texts, truth = read_test_split(predictor.bundle)
+    probabilities = predictor.runtime.predict_proba(texts)
+    labels = np.asarray(predictor.labels)
+    if scenario == "filter":
+        column = predictor.labels.index(label)
+        return Curve(scenario, label, probabilities[:, column], np.asarray(truth) == label)
+    top = probabilities.argmax(axis=1)
+    return Curve(scenario, None, probabilities.max(axis=1), labels[top] == np.asarray(truth))
+
+
+def choose_scenario(bundle: Bundle, args: argparse.Namespace) -> tuple[str, str | None]:
+    """The scenario and, for filtering, the unwanted class; one clear line when it is unknown."""
+    scenario = args.scenario
+    label = args.positive_label or bundle.positive_label
+    if scenario == "auto":
+        scenario = "filter" if label is not None else "triage"
+    if scenario == "filter":
+        if label is None:
+            raise UsageError("filtering needs the unwanted class: pass --positive-label "
+                             f"(labels: {', '.join(bundle.labels)}), or --scenario triage")
+        if label not in bundle.labels:
+            raise UsageError(f"--positive-label {label!r} is not a label of the bundle "
+                             f"({', '.join(bundle.labels)})")
+    return scenario, label if scenario == "filter" else None
+
+
+# %% Money
 @dataclass(frozen=True)
 class Outcome:
-    flagged_per_day: float
-    false_positives_per_day: float
-    false_negatives_per_day: float
+    """What one threshold gives, per month."""
+
+    threshold: float
+    acted_per_day: float
+    wrong_per_day: float
+    missed_per_day: float
     hours_saved_per_month: float
     money_saved_per_month: float
     error_cost_per_month: float
     net_per_month: float
-    break_even_months: float | None  # None: never (no net saving)
-    break_even_messages_per_day: float | None
-    workers_needed_at_10x_peak: float | None
+    payback_months: float | None  # None: never (no net saving)
 
 
-def read_quality(bundle: Bundle, label: str | None) -> Quality:
-    label = label or bundle.positive_label or ("spam" if "spam" in bundle.labels else None)
-    if label is None or label not in bundle.labels:
-        raise UsageError(f"choose the unwanted class with --positive-label "
-                         f"(labels: {', '.join(bundle.labels)})")
-    try:
-        per_class = bundle.read_json("metrics")["test"]["per_class"]
-        figures = per_class[label]
-        total = sum(entry["support"] for entry in per_class.values())
-    except (KeyError, TypeError):
-        raise UsageError(f"{bundle.path('metrics')} has no test per-class precision/recall "
-                         f"for {label!r}") from None
-    if figures["support"] == 0 or figures["precision"] == 0:
-        raise UsageError(f"the test split has no usable {label!r} results "
-                         "(no examples, or none flagged correctly)")
-    return Quality(label, figures["precision"], figures["recall"], figures["support"] / total,
-                   total)
+def error_cost(scenario: str, args: argparse.Namespace) -> float:
+    return args.cost_false_positive if scenario == "filter" else args.cost_misroute
 
 
-def read_serving(bench_json: Path, bundle: Bundle) -> Serving:
+def outcome_at(curve: Curve, threshold: float, args: argparse.Namespace) -> Outcome:
+    acted, wrong, missed = curve.rates(threshold)
+    per_month = args.messages_per_day * args.days_per_month
+    hours = per_month * acted * args.seconds_per_review / 3600
+    errors = per_month * (wrong * error_cost(curve.scenario, args)
+                          + missed * args.cost_false_negative)
+    net = hours * args.hourly_cost - errors - args.monthly_infra_cost
+    return Outcome(threshold, args.messages_per_day * acted, args.messages_per_day * wrong,
+                   args.messages_per_day * missed, hours, hours * args.hourly_cost, errors, net,
+                   args.setup_cost / net if net > 0 else None)
+
+
+def candidate_thresholds(curve: Curve) -> np.ndarray:
+    """Every threshold that changes a decision on the test split (each score), plus 1.0."""
+    return np.unique(np.concatenate([curve.scores, [1.0]]))
+
+
+def best_outcome(curve: Curve, args: argparse.Namespace) -> Outcome:
+    """The threshold with the highest net saving (the higher threshold among equals)."""
+    outcomes = [outcome_at(curve, float(t), args) for t in candidate_thresholds(curve)]
+    return max(outcomes, key=lambda o: (o.net_per_month, o.threshold))
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """The values at which the chosen threshold stops paying (None: no such value)."""
+
+    error_cost: float | None  # per wrong action
+    hourly_cost: float | None
+    messages_per_day: float | None
+
+
+def break_even(curve: Curve, best: Outcome, args: argparse.Namespace) -> BreakEven:
+    _, wrong, missed = curve.rates(best.threshold)
+    per_month = args.messages_per_day * args.days_per_month
+    saved = best.money_saved_per_month
+    other_errors = per_month * missed * args.cost_false_negative
+    error = ((saved - other_errors - args.monthly_infra_cost) / (per_month * wrong)
+             if wrong > 0 else None)
+    hourly = ((best.error_cost_per_month + args.monthly_infra_cost)
+              / best.hours_saved_per_month if best.hours_saved_per_month > 0 else None)
+    per_message = (saved - best.error_cost_per_month) / per_month
+    volume = (args.monthly_infra_cost / (per_message * args.days_per_month)
+              if per_message > 0 else None)
+    return BreakEven(error, hourly, volume)
+
+
+# %% Serving capacity (from the benchmark, or measured here)
+@dataclass(frozen=True)
+class Serving:
+    source: str
+    rps_one_worker: float | None
+    latency_ms: float  # p95 over HTTP when benchmarked, else the in-process time of one text
+
+
+def read_serving(bench_json: Path, predictor: BundlePredictor) -> Serving:
     if bench_json.is_file():
         document = read_json_object(bench_json, error=UsageError, what="benchmark result")
         try:
@@ -140,9 +246,6 @@ def read_serving(bench_json: Path, bundle: Bundle) -> Serving:
             raise UsageError(f"{bench_json} is not a result of stage5a_integration.bench "
                              "(run it again)") from None
         return Serving(f"{bench_json}, in-process only", None, service["p50_ms"])
-    from stage5a_integration.predictor import load_predictor
-
-    predictor = load_predictor(bundle.root)
     text = ["Hello, I was charged twice this month, could you refund one payment?"]
     for _ in range(20):
         predictor.predict(text)
@@ -154,155 +257,139 @@ def read_serving(bench_json: Path, bundle: Bundle) -> Serving:
                    per_call)
 
 
-def value_per_message(quality: Quality, args: argparse.Namespace) -> tuple[float, ...]:
-    """Per incoming message: (flag rate, false-positive rate, false-negative rate, net value)."""
-    true_positive = quality.recall * quality.prevalence
-    flagged = true_positive / quality.precision
-    false_positive = flagged - true_positive
-    false_negative = quality.prevalence - true_positive
-    saved = flagged * args.seconds_per_review / 3600 * args.hourly_cost
-    errors = false_positive * args.cost_false_positive + false_negative * args.cost_false_negative
-    return flagged, false_positive, false_negative, saved - errors
+# %% Report
+def money(value: float | None, currency: str) -> str:
+    return "–" if value is None else f"{value:,.0f} {currency}"
 
 
-def outcome(quality: Quality, serving: Serving, args: argparse.Namespace) -> Outcome:
-    flagged, false_positive, false_negative, value = value_per_message(quality, args)
-    per_month = args.messages_per_day * args.days_per_month
-    hours = per_month * flagged * args.seconds_per_review / 3600
-    errors = per_month * (false_positive * args.cost_false_positive
-                          + false_negative * args.cost_false_negative)
-    net = hours * args.hourly_cost - errors - args.monthly_infra_cost
-    peak_rps = 10 * args.messages_per_day / 86400  # a busy hour at ten times the average rate
-    return Outcome(
-        flagged_per_day=args.messages_per_day * flagged,
-        false_positives_per_day=args.messages_per_day * false_positive,
-        false_negatives_per_day=args.messages_per_day * false_negative,
-        hours_saved_per_month=hours, money_saved_per_month=hours * args.hourly_cost,
-        error_cost_per_month=errors, net_per_month=net,
-        break_even_months=args.setup_cost / net if net > 0 else None,
-        break_even_messages_per_day=(args.monthly_infra_cost / (value * args.days_per_month)
-                                     if value > 0 else None),
-        workers_needed_at_10x_peak=(peak_rps / serving.rps_one_worker
-                                    if serving.rps_one_worker else None),
-    )
-
-
-def plot(quality: Quality, result: Outcome, args: argparse.Namespace, path: Path) -> Path:
+def plot(curve: Curve, best: Outcome, args: argparse.Namespace, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from common.plots import save_figure
 
-    *_, value = value_per_message(quality, args)
-    volumes = np.linspace(0, 3 * args.messages_per_day, 200)
-    net = volumes * value * args.days_per_month - args.monthly_infra_cost
-    months = np.arange(0, 25)
+    thresholds = np.linspace(0, 1, 201)
+    outcomes = [outcome_at(curve, float(t), args) for t in thresholds]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.plot(volumes, net)
+    left.plot(thresholds, [o.net_per_month for o in outcomes])
     left.axhline(0, color="gray", linewidth=0.8)
-    left.axvline(args.messages_per_day, color="tab:green", linestyle="--",
-                 label=f"your volume: {args.messages_per_day}/day")
-    if result.break_even_messages_per_day is not None:
-        left.axvline(result.break_even_messages_per_day, color="tab:red", linestyle=":",
-                     label=f"break-even: {result.break_even_messages_per_day:.0f}/day")
-    left.set(title="Net saving per month vs volume", xlabel="messages per day",
-             ylabel="net saving per month")
+    left.axvline(best.threshold, color="tab:green", linestyle="--",
+                 label=f"best threshold {best.threshold:.2f}")
+    left.set(title=f"Net saving per month ({args.currency}) vs threshold", xlabel="threshold",
+             ylabel=f"net per month ({args.currency})")
     left.legend()
-    right.plot(months, months * result.net_per_month - args.setup_cost)
-    right.axhline(0, color="gray", linewidth=0.8)
-    right.set(title=f"Cumulative, after a setup cost of {args.setup_cost:,.0f}",
-              xlabel="months", ylabel="cumulative net")
+    acted = [curve.rates(float(t)) for t in thresholds]
+    right.plot(thresholds, [a for a, _, _ in acted], label="acted on (share of messages)")
+    right.plot(thresholds, [w for _, w, _ in acted], label="acted on wrongly")
+    right.set(title="What the model takes off people's hands", xlabel="threshold",
+              ylabel="share of messages")
+    right.legend()
     return save_figure(fig, path)
 
 
-def money(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def report(quality: Quality, serving: Serving, result: Outcome, args: argparse.Namespace,
-           bundle: Bundle, plot_path: Path) -> str:
-    break_even = (f"{result.break_even_months:.1f} months" if result.break_even_months is not None
-                  else "never at this volume (no net saving)")
+def report(curve: Curve, best: Outcome, bundle_rule: Outcome, limits: BreakEven,
+           serving: Serving, args: argparse.Namespace, bundle: Bundle, plot_path: Path) -> str:
+    c = args.currency
+    action = (f"setting aside {curve.label!r} messages unread" if curve.scenario == "filter"
+              else "routing each message whose top label is confident enough")
+    wrong = "real messages set aside" if curve.scenario == "filter" else "messages misrouted"
+    rows = []
+    for name, o in (("best threshold", best), ("the bundle's rule", bundle_rule)):
+        rows.append(f"| {name} | {o.threshold:.3f} | {o.acted_per_day:,.0f} | "
+                    f"{o.wrong_per_day:,.1f} | {o.hours_saved_per_month:,.1f} | "
+                    f"{money(o.money_saved_per_month, c)} | {money(o.error_cost_per_month, c)} | "
+                    f"**{money(o.net_per_month, c)}** |")
+    payback = (f"{best.payback_months:.1f} months" if best.payback_months is not None
+               else "never (no net saving)")
     capacity = (f"one worker served {serving.rps_one_worker:,.0f} requests/s (p95 "
-                f"{serving.latency_ms:.1f} ms); at ten times the average rate this volume needs "
-                f"{result.workers_needed_at_10x_peak:.4f} of one worker"
-                if serving.rps_one_worker else
+                f"{serving.latency_ms:.1f} ms)" if serving.rps_one_worker else
                 f"{serving.latency_ms:.2f} ms per message in process; run the benchmark for "
                 "HTTP throughput")
-    return f"""# Business case: {quality.label!r} filtering with model {bundle.model_version}
+    return f"""# Business case: {curve.scenario} with model {bundle.model_version}
+
+The model takes work off people by {action}. Measured on {curve.messages} test messages.
 
 ## Inputs
 
 | | |
 |---|---|
 | messages per day | {args.messages_per_day:,} |
-| seconds per human review | {args.seconds_per_review:g} |
-| cost of an hour | {args.hourly_cost:g} |
-| cost of a false positive (real message flagged) | {args.cost_false_positive:g} |
-| cost of a false negative (unwanted message missed) | {args.cost_false_negative:g} |
-| service per month / one-off setup | {money(args.monthly_infra_cost)} / {money(args.setup_cost)} |
-| precision / recall of {quality.label!r} (test split, {quality.test_messages} messages) | \
-{quality.precision:.3f} / {quality.recall:.3f} |
-| share of {quality.label!r} in the test split | {quality.prevalence:.1%} |
-| serving | {serving.source} |
+| seconds a person needs per message | {args.seconds_per_review:g} |
+| cost of an hour | {args.hourly_cost:g} {c} |
+| cost of a wrong action ({wrong}) | {error_cost(curve.scenario, args):g} {c} |
+| service per month / one-off setup | {money(args.monthly_infra_cost, c)} / \
+{money(args.setup_cost, c)} |
+| serving | {serving.source}; {capacity} |
 
-## Results (per month of {args.days_per_month} days)
+## Results per month of {args.days_per_month} days
 
-| | |
-|---|---|
-| messages flagged per day | {result.flagged_per_day:,.0f} |
-| of which real messages (false positives) per day | {result.false_positives_per_day:,.1f} |
-| unwanted messages missed per day | {result.false_negatives_per_day:,.1f} |
-| hours of reading saved | {result.hours_saved_per_month:,.1f} |
-| money saved | {money(result.money_saved_per_month)} |
-| cost of errors | {money(result.error_cost_per_month)} |
-| **net saving** (after the service's cost) | **{money(result.net_per_month)}** |
-| setup cost paid back after | {break_even} |
-| break-even volume | {f"{result.break_even_messages_per_day:,.0f} messages per day"
-                         if result.break_even_messages_per_day else "none"} |
+| | threshold | acted on per day | wrong per day | hours saved | saved | errors cost | net |
+|---|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
 
-Capacity: {capacity}.
+Setup cost paid back after: {payback}.
 
-![net saving vs volume and over time]({plot_path.name})
+## Where it stops paying
+
+- a wrong action costing more than {money(limits.error_cost, c)} each (at the best threshold);
+- an hour of work costing less than {money(limits.hourly_cost, c)};
+- fewer than {f"{limits.messages_per_day:,.0f}" if limits.messages_per_day else "–"} messages
+  a day (the service's monthly cost is then not covered).
+
+![net saving vs threshold]({plot_path.name})
 
 ## How to read it
 
-- The saving scales with volume; the service's cost does not: below the break-even volume the
-  model costs more than it saves.
-- False positives usually dominate the error cost. Raising the decision threshold (stage 4's
-  `--target-recall`) trades flagged messages (saving) for fewer false positives (cost).
-- The precision and recall come from {quality.test_messages} test messages: with so few, treat
-  every figure as ±10% or worse, and re-run with your own numbers and data.
+- Left of the best threshold the model acts on more messages but makes more mistakes; right of
+  it, it is rarely wrong but leaves most messages to people. The curve shows both sides.
+- The threshold is chosen on the same {curve.messages} test messages that measure it: treat the
+  best figure as optimistic, and confirm it on new messages before relying on it.
 """
 
 
 def run(args: argparse.Namespace) -> LessonSummary:
     bundle = load_bundle(chosen_bundle(args.bundle))
-    quality = read_quality(bundle, args.positive_label)
-    serving = read_serving(args.bench_json or default_bench_json(), bundle)
-    result = outcome(quality, serving, args)
+    scenario, label = choose_scenario(bundle, args)
+    predictor = load_predictor(bundle.root)
+    curve = measure_curve(predictor, scenario, label)
+    best = best_outcome(curve, args)
+    rule = (bundle.decision_threshold if scenario == "filter" and label == bundle.positive_label
+            else 0.5 if scenario == "filter" else 0.0)
+    bundle_rule = outcome_at(curve, rule, args)
+    limits = break_even(curve, best, args)
+    serving = read_serving(args.bench_json or default_bench_json(), predictor)
     out = runs_dir(STAGE, LESSON, args.out)
-    plot_path = plot(quality, result, args, out / PLOT)
+    plot_path = plot(curve, best, args, out / PLOT)
     report_path = out / REPORT
-    report_path.write_text(report(quality, serving, result, args, bundle, plot_path),
-                           encoding="utf-8")
-    print(f"positive class {quality.label!r}: precision {quality.precision:.3f}, recall "
-          f"{quality.recall:.3f}, share {quality.prevalence:.1%}; serving: {serving.source}")
-    print(f"net saving per month {money(result.net_per_month)} (saved "
-          f"{money(result.money_saved_per_month)}, errors {money(result.error_cost_per_month)}, "
-          f"service {money(args.monthly_infra_cost)})")
+    report_path.write_text(report(curve, best, bundle_rule, limits, serving, args, bundle,
+                                  plot_path), encoding="utf-8")
+    c = args.currency
+    print(f"scenario {scenario}" + (f" (unwanted class {label!r})" if label else "")
+          + f", measured on {curve.messages} test messages; serving: {serving.source}")
+    for name, o in (("best threshold", best), ("bundle's rule", bundle_rule)):
+        print(f"  {name:<15} {o.threshold:.3f}: acts on {o.acted_per_day:,.0f}/day, wrong "
+              f"{o.wrong_per_day:,.1f}/day, net {money(o.net_per_month, c)} a month")
+    print(f"  stops paying above {money(limits.error_cost, c)} per wrong action, below "
+          f"{money(limits.hourly_cost, c)} an hour, or below "
+          f"{limits.messages_per_day or 0:,.0f} messages a day")
 
     summary = LessonSummary(STAGE, LESSON, "tool", dataset=f"bundle test split "
-                            f"({quality.test_messages} messages)",
+                            f"({curve.messages} messages)",
                             outputs=[str(report_path), str(plot_path)],
-                            extras={"quality": asdict(quality), "serving": asdict(serving),
-                                    "outcome": asdict(result)})
+                            extras={"scenario": scenario, "positive_label": label,
+                                    "currency": c, "serving": asdict(serving),
+                                    "best": asdict(best), "bundle_rule": asdict(bundle_rule),
+                                    "break_even": asdict(limits)})
     summary.metrics.update({
-        "net_saving_per_month": result.net_per_month,
-        "hours_saved_per_month": result.hours_saved_per_month,
-        "error_cost_per_month": result.error_cost_per_month,
-        "break_even_months": result.break_even_months,
-        "break_even_messages_per_day": result.break_even_messages_per_day,
+        "best_threshold": best.threshold,
+        "net_saving_per_month": best.net_per_month,
+        "net_saving_per_month_at_bundle_rule": bundle_rule.net_per_month,
+        "hours_saved_per_month": best.hours_saved_per_month,
+        "payback_months": best.payback_months,
+        "break_even_error_cost": limits.error_cost,
+        "break_even_messages_per_day": limits.messages_per_day,
     })
+    summary.check(f"some threshold pays: best net {money(best.net_per_month, c)} a month > 0",
+                  best.net_per_month > 0)
     summary.check("every figure of the report is finite",
                   all(math.isfinite(v) for v in summary.metrics.values() if v is not None))
     return summary

@@ -206,7 +206,7 @@ def read_eval_data(path: Path, loaded: BundleModel) -> TextSet:
     columns = choose_columns(table, None, None)
     cleaned = clean(table.values(columns.text), table.values(columns.label),
                     max_text_chars=loaded.bundle.max_text_chars, min_examples=1,
-                    malformed_rows=table.malformed_rows)
+                    lines=table.lines, malformed=table.malformed)
     trained_on = {text_key(text) for text in read_split(loaded, "train").texts}
     known = {label: i for i, label in enumerate(loaded.bundle.labels)}
     reasons: Counter[str] = Counter({k: v for k, v in cleaned.rows_dropped.items() if v})

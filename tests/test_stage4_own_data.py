@@ -31,7 +31,7 @@ from stage4_own_data.cleaning import REASONS, clean, normalize_text
 from stage4_own_data.columns import choose_columns
 from stage4_own_data.encoding import decode_bytes
 from stage4_own_data.evaluation import choose_threshold
-from stage4_own_data.reading import read_table, sniff_delimiter
+from stage4_own_data.reading import Malformed, read_table, sniff_delimiter
 from stage4_own_data.splitting import data_checks, split_data
 from tests.conftest import LessonRun, assert_one_line_error, run_lesson
 
@@ -356,7 +356,7 @@ def test_delimiter_and_header_detection(tmp_path):
     semicolon = write_csv(tmp_path / "s.csv", rows, delimiter=";")
     table = read_table(semicolon)
     assert table.delimiter == ";" and not table.header and table.frame.shape == (3, 2)
-    assert sniff_delimiter("a\tb\nc\td\n")[0] == "\t"
+    assert sniff_delimiter(["a\tb", "c\td"])[0] == "\t"
     with_header = write_csv(tmp_path / "h.tsv", rows, header=["label", "text"], delimiter="\t")
     table = read_table(with_header)
     assert table.header and list(table.frame.columns) == ["label", "text"]
@@ -407,8 +407,9 @@ def test_cleaning_policy():
     task=st.sampled_from(["classification", "regression"]))
 def test_cleaning_accounts_for_every_row(rows, malformed, min_examples, task):
     texts, labels = [r[0] for r in rows], [r[1] for r in rows]
+    broken = [Malformed(len(rows) + i + 1, "?", "test") for i in range(malformed)]
     cleaned = clean(texts, labels, task=task, max_text_chars=4, min_examples=min_examples,
-                    malformed_rows=malformed)
+                    malformed=broken)
     assert set(cleaned.rows_dropped) == set(REASONS)
     assert cleaned.rows_in == len(rows) + malformed
     assert cleaned.rows_in == cleaned.rows_kept + sum(cleaned.rows_dropped.values())
@@ -440,3 +441,95 @@ def test_threshold_reaches_the_target_recall():
     assert choice.threshold == pytest.approx(0.4) and choice.val_recall == 1.0
     assert choice.precision_cost == pytest.approx(0.75 - 4 / 5)
     assert choose_threshold(y, scores, target_recall=0.5).threshold == pytest.approx(0.8)
+
+
+# --- every record kept or counted, with the line an editor shows ---------------------------------
+
+def _rows_in(path: Path, **options: object) -> int:
+    table = read_table(path, **options)
+    cleaned = clean(table.values(table.frame.columns[-1]), table.values(table.frame.columns[0]),
+                    lines=table.lines, malformed=table.malformed, min_examples=1)
+    assert cleaned.rows_in == cleaned.rows_kept + sum(cleaned.rows_dropped.values())
+    return cleaned.rows_in
+
+
+def test_any_newline_convention_keeps_every_row(tmp_path):
+    shipped = pipeline.DEFAULT_INPUT
+    lines = shipped.read_text(encoding="utf-8").splitlines()
+    endings = ("\r\n", "\n", "\r")
+    mixed = "".join(line + endings[i % 3] for i, line in enumerate(lines))
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(mixed.encode("utf-8"))
+    assert read_table(path).rows == read_table(shipped).rows == 507
+
+
+def test_a_stray_carriage_return_splits_a_line_and_both_halves_are_counted(tmp_path):
+    rows = [("ham", f"message number {i}") for i in range(300)]
+    rows[150] = ("ham", "first half\rsecond half")
+    path = write_csv(tmp_path / "cr.csv", rows, header=["label", "text"])
+    table = read_table(path)
+    assert table.rows == 301  # a lone CR ends a line, as in editors and the csv module
+    assert _rows_in(path) == 301
+    assert "second half" in table.values("label")  # the text after the CR is a record too
+
+
+def test_tab_separated_quotes_are_literal(tmp_path):
+    lines = ['ham\tHe said "see you', 'spam\t"WIN now', 'ham\tfine"', 'ham\t"quoted"']
+    path = tmp_path / "quotes.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path, header=False)
+    assert table.rows == 4 and table.malformed_rows == 0
+    assert table.values("column_1") == ['He said "see you', '"WIN now', 'fine"', '"quoted"']
+
+
+def test_csv_quoted_fields_span_lines_and_a_broken_quote_is_malformed_at_its_line(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text('label,text\nham,"two\nlines"\nspam,"never closed\nham,fine\nham,ok\n',
+                    encoding="utf-8")
+    table = read_table(path)
+    assert table.values("text") == ["two\nlines", "fine", "ok"]
+    assert table.lines == [2, 5, 6]
+    assert [(m.line, m.why) for m in table.malformed] == [(4, "a quote opened here is never "
+                                                               "closed")]
+
+
+def test_report_examples_carry_editor_line_numbers(tmp_path, capsys):
+    rows = [("billing", f"I was charged twice for order {i}") for i in range(40)]
+    rows += [("bug_report", f"the app crashes when I open screen {i}") for i in range(40)]
+    text = "label,text\n" + "".join(f"{label},{message}\n" for label, message in rows[:2])
+    text += "ham,too,many,fields\n"  # line 4: malformed
+    text += "billing,\n"  # line 5: empty text
+    text += "".join(f"{label},{message}\n" for label, message in rows[2:])
+    path = tmp_path / "lines.csv"
+    path.write_text(text, encoding="utf-8")
+    run = run_lesson(MODULE, "--quick", "--input", str(path), out=tmp_path / "b",
+                     capsys=capsys)
+    assert run.code in (0, 1), run.stderr
+    report = json.loads((tmp_path / "b" / "data_report.json").read_text(encoding="utf-8"))
+    assert report["drop_examples"]["malformed_row"][0]["line"] == 4
+    assert report["drop_examples"]["empty_text"][0]["line"] == 5
+    markdown = (tmp_path / "b" / "data_report.md").read_text(encoding="utf-8")
+    assert "line 4: ham,too,many,fields" in markdown and "line 5:" in markdown
+
+
+def test_a_field_over_the_csv_module_limit_is_read_and_counted(tmp_path):
+    huge = "x" * (200 * 1024)
+    rows = [("ham", f"short message {i}") for i in range(10)] + [("spam", huge)]
+    path = write_csv(tmp_path / "huge.csv", rows, header=["label", "text"])
+    table = read_table(path)
+    cleaned = clean(table.values("text"), table.values("label"), lines=table.lines,
+                    malformed=table.malformed, min_examples=1, max_text_chars=1000)
+    assert cleaned.rows_dropped["too_long"] == 1
+    assert cleaned.examples["too_long"][0]["line"] == 12
+
+
+def test_gzip_input_is_read_like_the_plain_file(tmp_path):
+    import gzip
+
+    plain = pipeline.DEFAULT_INPUT
+    packed = tmp_path / "support_inbox.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert read_table(packed).values("text") == read_table(plain).values("text")
+    (tmp_path / "broken.csv.gz").write_bytes(gzip.compress(plain.read_bytes())[:100])
+    with pytest.raises(UsageError, match="truncated"):
+        read_table(tmp_path / "broken.csv.gz")

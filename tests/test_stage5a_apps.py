@@ -74,25 +74,60 @@ def test_http_benchmark_meets_the_bars(bundle_dir, tmp_path, capsys):
     assert run.summary["passed"], run.summary["failed_checks"]
 
 
-def test_business_case_reads_quality_and_benchmark(bundle_dir, tmp_path, capsys):
+def test_business_case_triage_finds_where_the_model_pays(bundle_dir, tmp_path, capsys):
     bench = tmp_path / "bench.json"
     bench.write_text(json.dumps({"created_at": "2026-01-01T00:00:00+00:00", "inprocess": [],
                                  "http": {"endpoints": {"predict": {
                                      "rps": 1000.0, "latency_ms": {"p95": 40.0}}}}}))
     run = run_lesson("stage5a_integration.business_case", "--bundle", str(bundle_dir),
-                     "--bench-json", str(bench), "--messages-per-day", "5000",
-                     "--cost-false-positive", "0", "--cost-false-negative", "0",
-                     "--monthly-infra-cost", "0", out=tmp_path, capsys=capsys)
+                     "--bench-json", str(bench), "--currency", "GBP", out=tmp_path,
+                     capsys=capsys)
+    assert run.code == 0, run.stderr
     validate(run.summary)
-    outcome, quality = run.summary["outcome"], run.summary["quality"]
-    assert quality["label"] == "spam" and 0 < quality["precision"] <= 1
-    flagged = 5000 * quality["recall"] * quality["prevalence"] / quality["precision"]
-    assert outcome["flagged_per_day"] == pytest.approx(flagged)
-    assert outcome["hours_saved_per_month"] == pytest.approx(flagged * 30 * 20 / 3600)
-    assert outcome["error_cost_per_month"] == 0  # both error costs set to 0
-    assert outcome["break_even_months"] == pytest.approx(3000 / outcome["net_per_month"])
+    summary = run.summary
+    best, rule = summary["best"], summary["bundle_rule"]
+    assert summary["scenario"] == "triage" and summary["currency"] == "GBP"
+    assert best["net_per_month"] > 0 and best["net_per_month"] >= rule["net_per_month"]
+    assert rule["threshold"] == 0.0 and rule["acted_per_day"] == 2000  # argmax routes all
+    per_month = 2000 * 30
+    assert best["hours_saved_per_month"] == pytest.approx(
+        per_month * best["acted_per_day"] / 2000 * 30 / 3600)
+    assert best["error_cost_per_month"] == pytest.approx(
+        per_month * best["wrong_per_day"] / 2000 * 1.5)
+    limit = summary["break_even"]["error_cost"]
+    assert limit is not None and limit > 1.5  # at the default cost it pays, so the limit is above
     report = (tmp_path / "business_case.md").read_text()
-    assert "1,000 requests/s" in report and (tmp_path / "business_case.png").stat().st_size
+    assert "1,000 requests/s" in report and "GBP" in report
+    assert (tmp_path / "business_case.png").stat().st_size
+
+
+def test_business_case_filter_arithmetic(bundle_dir, tmp_path, capsys):
+    run = run_lesson("stage5a_integration.business_case", "--bundle", str(bundle_dir),
+                     "--positive-label", "spam", "--cost-false-positive", "0",
+                     "--cost-false-negative", "0", "--monthly-infra-cost", "0",
+                     out=tmp_path, capsys=capsys)
+    assert run.code == 0, run.stderr
+    best = run.summary["best"]
+    assert run.summary["scenario"] == "filter" and run.summary["positive_label"] == "spam"
+    assert best["error_cost_per_month"] == 0
+    assert best["net_per_month"] == pytest.approx(best["money_saved_per_month"])
+
+
+def test_business_case_fails_when_no_threshold_pays(bundle_dir, tmp_path, capsys):
+    run = run_lesson("stage5a_integration.business_case", "--bundle", str(bundle_dir),
+                     "--monthly-infra-cost", "10000000", out=tmp_path, capsys=capsys)
+    assert run.code == 1
+    assert not run.summary["passed"] and run.summary["best"]["net_per_month"] < 0
+
+
+def test_business_case_unknown_class_is_one_line(bundle_dir, tmp_path, capsys):
+    from tests.conftest import assert_one_line_error
+
+    run = run_lesson("stage5a_integration.business_case", "--bundle", str(bundle_dir),
+                     "--scenario", "filter", "--positive-label", "nope", out=tmp_path,
+                     capsys=capsys)
+    assert_one_line_error(run)
+    assert "nope" in run.stderr
 
 
 # --- the inbox -----------------------------------------------------------------------------
