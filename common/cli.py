@@ -21,7 +21,7 @@ from typing import Any
 from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
 from common.lesson import LessonArgumentParser
-from common.registry import STAGES, Stage, find_stage, stage_ids
+from common.registry import STAGES, Lesson, Stage, find_stage, stage_ids
 
 COMMANDS_GROUP = "mlcourse.commands"  # entry points: name = "module:function [extra]"
 BUILT_IN = ("list", "run", "doctor")
@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("stage", help=f"stage id ({' '.join(stage_ids())}) or 'all'")
     run.add_argument("--quick", action="store_true", help="smoke mode for every lesson")
     run.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    run.add_argument("--bundle", default=None, metavar="DIR",
+                     help="stages 5a/5b: the model bundle every lesson uses (default: the "
+                          "current one)")
+    run.epilog = ("Anything after `--` goes to the stage's main lesson, e.g. "
+                  "`mlcourse run 4 -- --input my.csv` or "
+                  "`mlcourse run 5a -- --scenario triage --currency USD`.")
     commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
     for name, entry in plugin_commands().items():
         commands.add_parser(name, add_help=False,
@@ -94,7 +100,17 @@ def cmd_doctor() -> int:
     return EXIT_OK
 
 
-def run_stage(stage: Stage, *, quick: bool) -> dict[str, Any]:
+def lesson_argv(stage: Stage, lesson: Lesson, *, quick: bool, bundle: str | None,
+                main_args: list[str]) -> list[str]:
+    """The flags one lesson of ``mlcourse run`` gets: --quick, --bundle, and the ``--`` args."""
+    argv = ["--quick"] if quick else []
+    if bundle is not None and stage.reads_bundles:
+        argv += ["--bundle", bundle]
+    return argv + (main_args if lesson == stage.main_lesson else [])
+
+
+def run_stage(stage: Stage, *, quick: bool, bundle: str | None = None,
+              main_args: list[str] = ()) -> dict[str, Any]:
     """Run each lesson of ``stage`` in this process; returns the stage summary."""
     from common.lesson import execute, print_summary
 
@@ -102,8 +118,10 @@ def run_stage(stage: Stage, *, quick: bool) -> dict[str, Any]:
     lessons = []
     for lesson in stage.lessons:
         module = importlib.import_module(stage.module(lesson))
-        print(f"\n### {stage.module(lesson)}: {lesson.title}", flush=True)
-        args = module.build_parser().parse_args(["--quick"] if quick else [])
+        argv = lesson_argv(stage, lesson, quick=quick, bundle=bundle, main_args=list(main_args))
+        print(f"\n### {stage.module(lesson)}: {lesson.title}"
+              + (f" ({' '.join(argv)})" if argv else ""), flush=True)
+        args = module.build_parser().parse_args(argv)
         summary = execute(module.run, args)
         print_summary(summary)
         lessons.append(summary.to_json())
@@ -143,8 +161,12 @@ def print_table(stages: list[dict[str, Any]]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
-def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
+def cmd_run(stage_id: str, *, quick: bool, as_json: bool, bundle: str | None = None,
+            main_args: list[str] = ()) -> int:
     if stage_id == "all":
+        if main_args:
+            raise UsageError("`-- ARGS` goes to one stage's main lesson: name the stage, "
+                             "e.g. `mlcourse run 4 -- --input my.csv`")
         chosen = [stage for stage in STAGES if stage.lessons]
     else:
         try:
@@ -156,7 +178,8 @@ def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
         if not chosen[0].lessons:
             raise UsageError(f"stage {stage_id} has no lessons yet")
     started = time.perf_counter()
-    results = [run_stage(stage, quick=quick) for stage in chosen]
+    results = [run_stage(stage, quick=quick, bundle=bundle, main_args=main_args)
+               for stage in chosen]
     passed = all(result["passed"] for result in results)
     print_table(results)
     print(f"\n{'all passed' if passed else 'SOME LESSONS FAILED'} "
@@ -182,6 +205,11 @@ def cmd_plugin(entry: importlib.metadata.EntryPoint, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    main_args: list[str] = []
+    if argv[:1] == ["run"] and "--" in argv:  # `mlcourse run 4 -- --input my.csv`
+        split = argv.index("--")
+        argv, main_args = argv[:split], argv[split + 1:]
     args, rest = parser.parse_known_args(argv)
     plugins = plugin_commands()
     if rest and args.command not in plugins:
@@ -193,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "doctor":
             return cmd_doctor()
-        return cmd_run(args.stage, quick=args.quick, as_json=args.json)
+        return cmd_run(args.stage, quick=args.quick, as_json=args.json, bundle=args.bundle,
+                       main_args=main_args)
     except (UsageError, BundleError) as error:
         print(f"mlcourse: error: {error}", file=sys.stderr)
         return EXIT_USAGE

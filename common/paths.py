@@ -7,9 +7,11 @@ from any folder. Outputs go under ``./runs`` unless a lesson is given ``--out``.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
+from common.bundle.manifest import Bundle
 from common.bundle.store import BundleStore
 from common.errors import UsageError
 from common.registry import BUNDLE_MAKER, BUNDLE_STORE_DIR
@@ -55,3 +57,18 @@ def bundle_store() -> BundleStore:
 def chosen_bundle(given: str | Path | None) -> Path:
     """``--bundle``: the folder given, else the store's current bundle (one clear error if none)."""
     return Path(given) if given is not None else bundle_store().current()
+
+
+def check_bundle_state(bundle: Bundle, *, allow_failed: bool = True) -> Bundle:
+    """Warn on stderr (or, without ``allow_failed``, refuse) when the bundle's run failed.
+
+    A failed run's bundle is kept so that nothing is lost, but its figures missed their bars:
+    every later stage says so before using it, and serving refuses it unless asked.
+    """
+    if bundle.failed is None:
+        return bundle
+    if not allow_failed:
+        raise UsageError(f"bundle {bundle.root} is marked failed ({bundle.failed}); pass "
+                         "--allow-failed to use it anyway")
+    print(f"warning: bundle {bundle.root} is marked failed ({bundle.failed})", file=sys.stderr)
+    return bundle

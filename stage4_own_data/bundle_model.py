@@ -31,6 +31,7 @@ from common.bundle.manifest import (
     load_bundle,
 )
 from common.bundle.textprep import SpecError, TextEncoder, check_test_vectors, load_spec
+from common.paths import check_bundle_state
 from stage3_text.classifier import ClassifierConfig, TextClassifier, encode_tensors
 from stage3_text.onnx_export import OPSET
 
@@ -70,7 +71,7 @@ class BundleModel:
 
 def load_bundle_model(root: str | Path | Bundle, *, device: str = "cpu") -> BundleModel:
     """Validate the bundle, check its preprocessing against its test vectors, load the model."""
-    bundle = root if isinstance(root, Bundle) else load_bundle(root)
+    bundle = check_bundle_state(root if isinstance(root, Bundle) else load_bundle(root))
     architecture = bundle.manifest["model"]["architecture"]
     if architecture != ARCHITECTURE:
         raise BundleError(f"bundle model {architecture!r} is not {ARCHITECTURE!r}")

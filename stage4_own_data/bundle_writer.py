@@ -11,7 +11,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from common.bundle.files import sha256_file, write_json
+from common.bundle.errors import BundleError
+from common.bundle.files import STAGING_MARK, sha256_file, write_json
 from common.bundle.manifest import (
     CARD,
     INPUT_NAMES,
@@ -22,6 +23,9 @@ from common.bundle.manifest import (
     SPEC,
     SPLITS_DIR,
     WEIGHTS,
+    bundle_writer,
+    load_bundle,
+    mark_failed,
     write_manifest,
 )
 from common.bundle.textprep import save_spec_with_vectors
@@ -34,6 +38,45 @@ from stage4_own_data.splitting import Splits
 from stage4_own_data.train import Trained
 
 VECTOR_EXAMPLES = 5  # test-split texts added to the spec's standard test vectors
+FAILED_SUFFIX = ".failed"
+
+
+def holds_good_bundle(target: Path) -> bool:
+    """Whether ``target`` holds a bundle that validates and whose run passed its bars."""
+    try:
+        return load_bundle(target).failed is None
+    except BundleError:
+        return False
+
+
+def failed_beside(target: Path) -> Path:
+    """Where a failed run's bundle goes when a good one holds ``target``: ``<target>.failed``."""
+    return target.with_name(f"{target.name}{FAILED_SUFFIX}")
+
+
+class SetAside(Exception):
+    """Raised out of a bundle writer to keep the good bundle: the new one went to ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def keep_failed(staging: Path, target: Path, reason: str, *, keep_target: bool) -> None:
+    """Mark the bundle in ``staging`` failed; with ``keep_target`` move it beside ``target``.
+
+    A failed run must never replace a good bundle: the caller's writer for ``target`` is then
+    aborted by :class:`SetAside`, which leaves the good bundle where it was.
+    """
+    mark_failed(staging, reason)
+    if not keep_target:
+        return  # nothing good is at the target: the failed bundle goes there, marked
+    aside = failed_beside(target)
+    with bundle_writer(aside) as other:
+        for child in staging.iterdir():
+            if child.name != STAGING_MARK:
+                child.rename(other / child.name)
+    raise SetAside(aside)
 
 
 def write_bundle(

@@ -24,7 +24,7 @@ from typing import Any
 from common.bundle.errors import BundleError
 from common.bundle.files import check_replaceable
 from common.bundle.manifest import EXPORTS_DIR, ONNX_FILE, bundle_writer, is_bundle
-from common.bundle.store import check_name, name_for
+from common.bundle.store import BundleStore, check_name, name_for
 from common.devices import pick_device
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
 from common.paths import SHIPPED_DATA_DIR, bundle_store
@@ -35,7 +35,12 @@ from common.summary import LessonSummary
 from common.training import log_epoch
 from stage3_text.onnx_export import PARITY_TOLERANCE
 from stage4_own_data.bundle_model import record_onnx_export
-from stage4_own_data.bundle_writer import write_bundle
+from stage4_own_data.bundle_writer import (
+    SetAside,
+    holds_good_bundle,
+    keep_failed,
+    write_bundle,
+)
 from stage4_own_data.cleaning import DEFAULT_MAX_TEXT_CHARS, MIN_EXAMPLES_PER_LABEL, clean
 from stage4_own_data.columns import choose_columns
 from stage4_own_data.evaluation import (
@@ -163,34 +168,56 @@ def run(args: argparse.Namespace) -> LessonSummary:
         return train_model(on, task=args.task, settings=settings, training=training,
                            generator=seed_everything(args.seed), device=device, **options)
 
-    with bundle_writer(out) if args.out else store.write(name) as staging:
-        trained = train(splits, on_epoch=log_epoch)
-        evaluation = _evaluate(trained, splits, args, staging)
-        evaluation.plots.append(plot_loss_curves(
-            {"train": trained.history.train_losses, "validation": trained.history.val_losses},
-            staging / "plots" / "loss_curves.png", title=f"Loss per epoch ({args.task})"))
-        curve = learning_curve(splits, trained, lambda part: train(part, progress=False),
-                               task=args.task, seed=args.seed)
-        evaluation.plots.append(plot_learning_curve(curve, staging / "plots" /
-                                                    "learning_curve.png"))
-        report["learning_curve"] = curve.to_json()
-        metrics = _metrics_document(trained, evaluation, report, args, dataset_name(path))
-        manifest = write_bundle(staging, trained=trained, splits=splits, evaluation=evaluation,
-                                report=report, metrics=metrics, task=args.task,
-                                max_text_chars=args.max_text_chars)
-        onnx_diff = _export_onnx(trained, splits, staging) if args.onnx else None
-    if not args.out:
+    keep_target = holds_good_bundle(out)
+    where = out
+    try:
+        with bundle_writer(out) if args.out else store.write(name) as staging:
+            trained = train(splits, on_epoch=log_epoch)
+            evaluation = _evaluate(trained, splits, args, staging)
+            evaluation.plots.append(plot_loss_curves(
+                {"train": trained.history.train_losses, "validation": trained.history.val_losses},
+                staging / "plots" / "loss_curves.png", title=f"Loss per epoch ({args.task})"))
+            curve = learning_curve(splits, trained, lambda part: train(part, progress=False),
+                                   task=args.task, seed=args.seed)
+            evaluation.plots.append(plot_learning_curve(curve, staging / "plots" /
+                                                        "learning_curve.png"))
+            report["learning_curve"] = curve.to_json()
+            metrics = _metrics_document(trained, evaluation, report, args, dataset_name(path))
+            manifest = write_bundle(staging, trained=trained, splits=splits,
+                                    evaluation=evaluation, report=report, metrics=metrics,
+                                    task=args.task, max_text_chars=args.max_text_chars)
+            onnx_diff = _export_onnx(trained, splits, staging) if args.onnx else None
+            summary = _summary(evaluation, report, columns, manifest, onnx_diff, args, path,
+                               out, staging)
+            if not summary.passed:
+                keep_failed(staging, out, "; ".join(summary.failed_checks),
+                            keep_target=keep_target)
+    except SetAside as aside:
+        where = aside.path
+        summary.extras["bundle"] = str(where)
+    if summary.passed and not args.out and _may_become_current(store, path):
         store.set_current(name)
-    print(f"bundle: {out} (model version {manifest['model_version']}"
-          + (", now the current bundle)" if not args.out else ")"))
+        state = ", now the current bundle"
+    elif summary.passed:
+        state = ""
+    else:
+        state = (", marked FAILED; the good bundle at " + str(out) + " is kept"
+                 if where != out else ", marked FAILED")
+        state += "; the current bundle is unchanged" if not args.out else ""
+    print(f"bundle: {where} (model version {manifest['model_version']}{state})")
     _print_verdict(evaluation, curve, len(splits.test))
+    return summary
 
+
+def _summary(evaluation: Assessment, report: dict[str, Any], columns: Any,
+             manifest: dict[str, Any], onnx_diff: float | None, args: argparse.Namespace,
+             path: Path, out: Path, staging: Path) -> LessonSummary:
     summary = LessonSummary(
         STAGE, LESSON, "train", dataset=dataset_name(path),
         final_loss=evaluation.final_loss,
         loss_threshold=evaluation.baseline_loss,
         metrics=evaluation.summary_metrics,
-        outputs=[str(out / path.relative_to(staging)) for path in evaluation.plots]
+        outputs=[str(out / plot.relative_to(staging)) for plot in evaluation.plots]
         + [str(out / "manifest.json")],
         extras={"data": _data_facts(report), "task": args.task, "bundle": str(out),
                 "columns": columns.to_json(), "model_version": manifest["model_version"]},
@@ -202,6 +229,18 @@ def run(args: argparse.Namespace) -> LessonSummary:
         summary.check(f"ONNX logits match PyTorch within {PARITY_TOLERANCE:g}",
                       onnx_diff <= PARITY_TOLERANCE)
     return summary
+
+
+def _may_become_current(store: BundleStore, path: Path) -> bool:
+    """A run on the shipped example never takes the pointer from a bundle the learner made."""
+    if path.resolve() != DEFAULT_INPUT.resolve():
+        return True
+    try:
+        current = store.load()
+    except BundleError:
+        return True  # no current bundle, or a broken one: nothing of the learner's to protect
+    source = current.manifest.get("dataset", {}).get("source")
+    return source is not None and Path(source).resolve() == DEFAULT_INPUT.resolve()
 
 
 def _print_verdict(evaluation: Assessment, curve: LearningCurve, test_rows: int) -> None:

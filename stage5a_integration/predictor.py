@@ -15,6 +15,7 @@ from common.bundle.errors import BundleError
 from common.bundle.inference import open_bundle
 from common.bundle.manifest import ONNX_EXPORT, Bundle, load_bundle
 from common.bundle.runtime import Prediction, TextClassifierRuntime
+from common.paths import check_bundle_state
 
 
 class Predictor(Protocol):
@@ -62,13 +63,13 @@ class BundlePredictor:
         return self.runtime.predict(texts)
 
 
-def load_predictor(root: Path) -> BundlePredictor:
+def load_predictor(root: Path, *, allow_failed: bool = True) -> BundlePredictor:
     """Load and check a classification bundle; :class:`BundleError` (one clear line) otherwise.
 
     Refused: a damaged or edited bundle, a regression bundle (this service answers labels), a
     bundle without an ONNX export, and a preprocessing spec whose test vectors do not reproduce.
     """
-    bundle = load_bundle(root)
+    bundle = check_bundle_state(load_bundle(root), allow_failed=allow_failed)
     if bundle.task == "classification" and ONNX_EXPORT not in bundle.exports:
         raise BundleError(f"{root} has no ONNX export yet: run "
                           f"`python -m stage5a_integration.export --bundle {root}`")

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     add_bundle_flag(parser, "model bundle folder (stage 4's output, with an ONNX export)")
+    parser.add_argument("--allow-failed", action="store_true",
+                        help="serve a bundle whose stage 4 run missed its bars (refused "
+                             "otherwise)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface, e.g. in Docker)")
     parser.add_argument("--port", type=port_number, default=8000, help="REST port")
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             if port is not None:
                 check_port_free(args.host, port)
         args.bundle = chosen_bundle(args.bundle)
-        predictor = load_predictor(args.bundle)
+        predictor = load_predictor(args.bundle, allow_failed=args.allow_failed)
     except (UsageError, BundleError) as error:
         print(f"mlcourse serve: error: {error}", file=sys.stderr)
         return EXIT_USAGE
