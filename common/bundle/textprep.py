@@ -82,6 +82,20 @@ STANDARD_TEST_TEXTS = (
 )
 
 
+BLANK_MESSAGE = "the text is empty: only whitespace or invisible characters"
+
+
+def has_content(text: str) -> bool:
+    """Whether ``text`` holds anything to read: not only whitespace and invisible characters.
+
+    The one rule for empty text, applied by every door a text comes through (REST, gRPC, the
+    offline app, the inbox): spaces of any kind, line breaks, control characters and format
+    characters (zero-width space and joiners, the byte-order mark, soft hyphens) do not count.
+    """
+    return any(not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf"))
+               for char in text)
+
+
 class SpecError(ValueError):
     """A spec or test-vector file that cannot be used (unknown format, bad field, mismatch)."""
 
