@@ -245,11 +245,11 @@ def test_torch_ao_fallback_is_smaller_and_agrees(workload) -> None:
 
 # --- pruning --------------------------------------------------------------------------------
 def test_pruning_invariants(workload, tmp_path: Path) -> None:
+    from common.weights import save_safetensors
     from stage5b_on_device.prune import (
         make_permanent,
         prunable,
         prune_by_magnitude,
-        save_dense,
         zero_share,
     )
 
@@ -264,7 +264,8 @@ def test_pruning_invariants(workload, tmp_path: Path) -> None:
     make_permanent(pruned)
     assert set(pruned.state_dict()) == keys  # no weight_orig / weight_mask left
     np.testing.assert_array_equal(_logits(workload, pruned), masked)
-    dense, sparse = save_dense(model, tmp_path / "d.st"), save_dense(pruned, tmp_path / "s.st")
+    dense = save_safetensors(model, tmp_path / "d.st")
+    sparse = save_safetensors(pruned, tmp_path / "s.st")
     assert size_bytes(sparse) == size_bytes(dense)
     assert gzip_bytes(sparse) < 0.8 * gzip_bytes(dense)
 

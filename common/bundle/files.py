@@ -207,7 +207,11 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     aside = staging.with_name(staging.name.replace(f".{PARTIAL}-", f".{ASIDE}-", 1))
     with _signals_deferred():  # Ctrl-C or kill between these two renames waits for both
         target.rename(aside)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            aside.rename(target)  # the old one goes back; the caller removes the staging folder
+            raise
     _mark(aside)
     _remove_marked(aside)
 
