@@ -1,0 +1,203 @@
+"""The one loop on several processes (fit under torchrun): the same result as one process."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from common import distributed
+from common.errors import UsageError
+from common.seed import seed_everything
+from common.summary import validate
+from common.training import TensorBatches, fit
+
+ROOT = Path(__file__).resolve().parent.parent
+TORCH_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@pytest.fixture(autouse=True)
+def one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a plain single process, whatever launched pytest."""
+    for name in TORCH_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- one process: today's behaviour, pinned -------------------------------------------------
+def test_single_process_batch_order_is_unchanged() -> None:
+    batches = TensorBatches(torch.arange(10), batch_size=4, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+    assert [batch[0].tolist() for batch in batches] == [[4, 1, 7, 5], [3, 9, 0, 8], [6, 2]]
+
+
+def test_single_process_losses_are_unchanged() -> None:
+    """The losses of a seeded run, recorded before fit learned to run on several processes."""
+    generator = seed_everything(0)
+    x = torch.randn(96, 5)
+    y = (x[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2))
+    history = fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                  TensorBatches(x, y, batch_size=16, shuffle=True, generator=generator),
+                  epochs=3, device=torch.device("cpu"),
+                  val_batches=TensorBatches(x[:32], y[:32], batch_size=10), progress=False)
+    assert history.train_losses == pytest.approx(
+        [0.7022304038206736, 0.6307001312573751, 0.5725960284471512], rel=1e-5)
+    assert history.val_losses == pytest.approx(
+        [0.6502876728773117, 0.5912897400557995, 0.5371488761156797], rel=1e-5)
+
+
+# --- sharding -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("n", "batch_size", "world"), [(10, 4, 2), (96, 16, 2), (11, 4, 3),
+                                                        (9, 4, 2), (7, 3, 2)])
+def test_shards_together_make_the_single_process_batches(n: int, batch_size: int,
+                                                         world: int) -> None:
+    def batches(rank: int | None) -> list[list[int]]:
+        whole = TensorBatches(torch.arange(n), batch_size=batch_size, shuffle=True,
+                              generator=torch.Generator().manual_seed(3))
+        part = whole if rank is None else whole.shard(rank, world)
+        return [[int(i) for i in batch[0]] for batch in part]
+
+    single = batches(None)
+    parts = [batches(rank) for rank in range(world)]
+    assert len({len(p) for p in parts}) == 1, "every process must take the same number of steps"
+    joined = [list(itertools.chain(*(p[k] for p in parts))) for k in range(len(parts[0]))]
+    assert list(itertools.chain(*joined)) == list(itertools.chain(*single)), \
+        "no example lost, repeated or reordered"
+    assert all(len(p[k]) >= 1 for p in parts for k in range(len(p)))
+    sizes = [[len(p[k]) for p in parts] for k in range(len(parts[0]))]
+    assert all(max(s) - min(s) <= 1 for s in sizes)
+    if (n % batch_size or batch_size) >= world:  # no tail merged: the very same batches
+        assert joined == single
+
+
+def test_a_tail_smaller_than_the_processes_joins_the_batch_before() -> None:
+    whole = TensorBatches(torch.arange(9), batch_size=4)
+    assert [len(b[0]) for b in whole] == [4, 4, 1]
+    assert [len(b[0]) for b in whole.shard(0, 2)] == [2, 3]
+    assert [b[0].tolist() for b in whole.shard(1, 2)] == [[2, 3], [7, 8]]
+    assert len(whole.shard(1, 2)) == 2 and len(whole) == 3
+
+
+def test_shard_refuses_what_cannot_be_shared() -> None:
+    with pytest.raises(ValueError, match="cannot be shared"):
+        TensorBatches(torch.arange(2), batch_size=4).shard(0, 3)
+    with pytest.raises(ValueError, match="not one of"):
+        TensorBatches(torch.arange(8), batch_size=4).shard(2, 2)
+
+
+# --- the environment torchrun sets ---------------------------------------------------------
+def test_environment_read_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (distributed.world_size(), distributed.rank(), distributed.is_main_process()) == \
+        (1, 0, True)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setattr(distributed, "available_cores", lambda: 8)
+    assert distributed.is_distributed() and not distributed.is_main_process()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # torchrun's default: replaced
+    assert distributed.threads_per_process() == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice: kept
+    assert distributed.threads_per_process() == 3
+    monkeypatch.setenv("RANK", "three")
+    with pytest.raises(UsageError, match="RANK='three'"):
+        distributed.rank()
+
+
+# --- two processes on loopback (gloo) equal one with the same global batch ------------------
+def _data() -> tuple[torch.Tensor, ...]:
+    generator = torch.Generator().manual_seed(7)
+    x = torch.randn(160, 6, generator=generator)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return x[:128], y[:128], x[128:], y[128:]
+
+
+def _train(result_path: Path) -> None:
+    """The same call with any number of processes: only the environment tells them apart."""
+    generator = seed_everything(0)
+    train_x, train_y, val_x, val_y = _data()
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+    seen = {"examples": 0}
+
+    def counted_loss(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        seen["examples"] += len(target)
+        return nn.functional.cross_entropy(outputs, target)
+
+    history = fit(model, counted_loss, torch.optim.Adam(model.parameters(), lr=0.01),
+                  TensorBatches(train_x, train_y, batch_size=16, shuffle=True,
+                                generator=generator),
+                  epochs=5, device=torch.device("cpu"),
+                  val_batches=TensorBatches(val_x, val_y, batch_size=10),
+                  val_metrics=lambda out, t: {"acc": (out.argmax(1) == t).float().mean().item()},
+                  patience=2, progress=False)
+    torch.save({"state": model.state_dict(), "val_losses": history.val_losses,
+                "train_losses": history.train_losses, "seen": seen["examples"],
+                "val_metrics": [r.val_metrics for r in history.records]}, result_path)
+
+
+def _worker(rank: int, world: int, port: int, folder: str) -> None:
+    os.environ.update({"WORLD_SIZE": str(world), "RANK": str(rank), "LOCAL_RANK": str(rank),
+                       "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(port)})
+    _train(Path(folder) / f"rank{rank}.pt")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.timeout(180)
+def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> None:
+    torch.multiprocessing.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2)
+    _train(tmp_path / "single.pt")
+    single, *ranks = (torch.load(tmp_path / f"{name}.pt") for name in ("single", "rank0", "rank1"))
+    for name, value in single["state"].items():
+        for part in ranks:
+            torch.testing.assert_close(part["state"][name], value, rtol=0, atol=1e-6)
+        assert torch.equal(ranks[0]["state"][name], ranks[1]["state"][name]), \
+            "the processes must hold the very same weights"
+    for part in ranks:
+        assert part["val_losses"] == pytest.approx(single["val_losses"], abs=1e-6)
+        assert part["train_losses"] == pytest.approx(single["train_losses"], abs=1e-6)
+        assert part["val_metrics"] == single["val_metrics"]
+        assert part["seen"] * 2 == single["seen"], "each process must see half of the examples"
+
+
+# --- the lesson under torchrun --------------------------------------------------------------
+def _lesson_json(stdout: str) -> dict:
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, "only rank 0 may print the JSON summary"
+    document = json.loads(stdout.strip().splitlines()[-1])
+    validate(document)
+    return document
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_mlp_mnist_under_torchrun_matches_one_process(tmp_path: Path) -> None:
+    lesson = ["-m", "stage2_layers.mlp_mnist", "--quick", "--json", "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in TORCH_ENV:
+        env.pop(name, None)
+    single = subprocess.run([sys.executable, *lesson, "--out", str(tmp_path / "one")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         *lesson, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert single.returncode == 0, single.stderr[-2000:]
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    one, two = _lesson_json(single.stdout), _lesson_json(launched.stdout)
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    assert abs(one["metrics"]["test_accuracy"] - two["metrics"]["test_accuracy"]) <= 0.01
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        Path(p).name for p in two["outputs"])
