@@ -17,6 +17,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from common.bundle import (
     load_bundle,
 )
 from common.devices import pick_device
+from common.distributed import is_main_process
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
 from common.paths import SHIPPED_DATA_DIR
 from common.plots import plot_loss_curves
@@ -156,7 +160,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 4. train, measure and write the bundle: all inside a staging folder, renamed at the end
     training = training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
                                batch_size=args.batch_size, patience=args.patience)
-    with atomic_directory(out) as staging:
+    with bundle_staging(out) as staging:
         trained = train_model(splits, task=args.task,
                               settings=QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS,
                               training=training, generator=generator, device=device,
@@ -188,6 +192,21 @@ def run(args: argparse.Namespace) -> LessonSummary:
         summary.metrics["onnx_max_abs_diff"] = onnx_diff
         summary.check("ONNX logits match PyTorch within 1e-4", onnx_diff <= 1e-4)
     return summary
+
+
+@contextmanager
+def bundle_staging(out: Path) -> Iterator[Path]:
+    """Where this process builds the bundle: rank 0 for ``out``, any other rank for the bin.
+
+    Under torchrun every process trains the same model and runs the same steps (they must meet
+    at every collective); only rank 0's bundle is kept, so ``out`` is written once.
+    """
+    if is_main_process():
+        with atomic_directory(out) as staging:
+            yield staging
+    else:
+        with tempfile.TemporaryDirectory(prefix="bundle-of-another-rank-") as scratch:
+            yield Path(scratch)
 
 
 def _evaluate(trained: Trained, splits: Splits, args: argparse.Namespace,

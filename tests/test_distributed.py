@@ -8,6 +8,8 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,11 +144,54 @@ def _train(result_path: Path) -> None:
                 "val_metrics": [r.val_metrics for r in history.records]}, result_path)
 
 
-def _worker(rank: int, world: int, port: int, folder: str) -> None:
+def _train_stage4(result_path: Path) -> None:
+    """Stage 4's training on the shipped inbox, without the two things DDP cannot reproduce.
+
+    Dropout draws its masks per process, and class weights make each process's loss a weighted
+    mean of its own part, whose average is not the weighted mean of the whole batch.
+    """
+    from stage4_own_data.cleaning import clean
+    from stage4_own_data.columns import choose_columns
+    from stage4_own_data.pipeline import DEFAULT_INPUT
+    from stage4_own_data.reading import read_table
+    from stage4_own_data.splitting import split_data
+    from stage4_own_data.train import QUICK_SETTINGS, train_model, training_config
+
+    table = read_table(DEFAULT_INPUT, sep=None, header=None, encoding=None)
+    columns = choose_columns(table, None, None, task="classification")
+    cleaned = clean(table.values(columns.text), table.values(columns.label),
+                    task="classification", malformed_rows=table.malformed_rows)
+    splits = split_data(cleaned, task="classification", seed=0)
+    training = replace(training_config(quick=True, epochs=6, lr=2e-2, batch_size=32,
+                                       patience=3), balanced=False)
+    trained = train_model(splits, task="classification",
+                          settings=replace(QUICK_SETTINGS, dropout=0.0), training=training,
+                          generator=seed_everything(0), device=torch.device("cpu"))
+    torch.save({"state": trained.model.state_dict(), "val_losses": trained.history.val_losses},
+               result_path)
+
+
+def _worker(rank: int, world: int, port: int, folder: str, job: Callable[[Path], None]) -> None:
     os.environ.update({"WORLD_SIZE": str(world), "RANK": str(rank), "LOCAL_RANK": str(rank),
                        "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1",
                        "MASTER_PORT": str(port)})
-    _train(Path(folder) / f"rank{rank}.pt")
+    job(Path(folder) / f"rank{rank}.pt")
+
+
+def _one_and_two(folder: Path, job: Callable[[Path], None]) -> tuple[dict, list[dict]]:
+    """``job`` on two processes (gloo on loopback), then on this one: their saved results."""
+    torch.multiprocessing.spawn(_worker, args=(2, _free_port(), str(folder), job), nprocs=2)
+    job(folder / "single.pt")
+    single, *ranks = (torch.load(folder / f"{name}.pt") for name in ("single", "rank0", "rank1"))
+    return single, ranks
+
+
+def _assert_same_weights(single: dict, ranks: list[dict], tolerance: float) -> None:
+    for name, value in single["state"].items():
+        for part in ranks:
+            torch.testing.assert_close(part["state"][name], value, rtol=0, atol=tolerance)
+        assert torch.equal(ranks[0]["state"][name], ranks[1]["state"][name]), \
+            "the processes must hold the very same weights"
 
 
 def _free_port() -> int:
@@ -157,14 +202,8 @@ def _free_port() -> int:
 
 @pytest.mark.timeout(180)
 def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> None:
-    torch.multiprocessing.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2)
-    _train(tmp_path / "single.pt")
-    single, *ranks = (torch.load(tmp_path / f"{name}.pt") for name in ("single", "rank0", "rank1"))
-    for name, value in single["state"].items():
-        for part in ranks:
-            torch.testing.assert_close(part["state"][name], value, rtol=0, atol=1e-6)
-        assert torch.equal(ranks[0]["state"][name], ranks[1]["state"][name]), \
-            "the processes must hold the very same weights"
+    single, ranks = _one_and_two(tmp_path, _train)
+    _assert_same_weights(single, ranks, 1e-6)
     for part in ranks:
         assert part["val_losses"] == pytest.approx(single["val_losses"], abs=1e-6)
         assert part["train_losses"] == pytest.approx(single["train_losses"], abs=1e-6)
@@ -201,3 +240,33 @@ def test_mlp_mnist_under_torchrun_matches_one_process(tmp_path: Path) -> None:
     assert abs(one["metrics"]["test_accuracy"] - two["metrics"]["test_accuracy"]) <= 0.01
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         Path(p).name for p in two["outputs"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_stage4_training_on_two_processes_equals_one(tmp_path: Path) -> None:
+    single, ranks = _one_and_two(tmp_path, _train_stage4)
+    _assert_same_weights(single, ranks, 1e-5)
+    for part in ranks:
+        assert part["val_losses"] == pytest.approx(single["val_losses"], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_stage4_pipeline_under_torchrun_writes_one_bundle(tmp_path: Path) -> None:
+    from common.bundle import load_bundle
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in TORCH_ENV:
+        env.pop(name, None)
+    out = tmp_path / "runs" / "bundle"
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "stage4_own_data.pipeline", "--quick", "--json", "--device", "cpu",
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=500, cwd=tmp_path)
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    document = _lesson_json(launched.stdout)
+    assert document["world_size"] == 2 and document["passed"]
+    assert [p.name for p in out.parent.iterdir()] == ["bundle"], "no other rank's folder left"
+    assert load_bundle(out).manifest["model_version"] == document["model_version"]
