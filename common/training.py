@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -105,6 +106,7 @@ class EpochRecord:
     train_loss: float
     val_loss: float | None = None
     val_metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of the epoch, training and validation
 
 
 @dataclass
@@ -126,6 +128,11 @@ class History:
     @property
     def final_train_loss(self) -> float:
         return self.records[-1].train_loss
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of all epochs: the figure to compare between 1 and N processes."""
+        return sum(r.seconds for r in self.records)
 
 
 @dataclass
@@ -241,6 +248,7 @@ def fit(
     shown = progress and distributed.is_main_process()
     bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=None if shown else True)
     for epoch in bar:
+        started = time.perf_counter()
         train_loss = train_one_epoch(
             network, loss_fn, optimizer, train_batches, device,
             epoch=epoch, max_grad_norm=max_grad_norm,
@@ -251,6 +259,7 @@ def fit(
             record.val_loss = result.loss
             if val_metrics is not None:
                 record.val_metrics = val_metrics(result.outputs, result.targets)
+        record.seconds = time.perf_counter() - started
         history.records.append(record)
         bar.set_postfix(_postfix(record))
         if on_epoch is not None:

@@ -196,6 +196,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
             "test_loss": test.loss,
             "val_accuracy": history.records[-1].val_metrics["val_accuracy"],
             "final_train_loss": history.final_train_loss,
+            "train_seconds": history.seconds,
         },
         outputs=[str(path) for path in outputs],
         extras={

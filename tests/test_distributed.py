@@ -220,26 +220,51 @@ def _lesson_json(stdout: str) -> dict:
     return document
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_mlp_mnist_under_torchrun_matches_one_process(tmp_path: Path) -> None:
-    lesson = ["-m", "stage2_layers.mlp_mnist", "--quick", "--json", "--device", "cpu"]
+def _clean_env() -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in TORCH_ENV:
         env.pop(name, None)
-    single = subprocess.run([sys.executable, *lesson, "--out", str(tmp_path / "one")],
-                            capture_output=True, text=True, env=env, timeout=300)
-    launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         *lesson, "--out", str(tmp_path / "two")],
-        capture_output=True, text=True, env=env, timeout=300)
-    assert single.returncode == 0, single.stderr[-2000:]
-    assert launched.returncode == 0, launched.stderr[-2000:]
-    one, two = _lesson_json(single.stdout), _lesson_json(launched.stdout)
+    return env
+
+
+def _mlp_mnist(out: Path, processes: int, *flags: str) -> dict:
+    """``stage2_layers.mlp_mnist`` on the CPU, plain (1) or under torchrun: its JSON summary."""
+    launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
+                                          "--nproc-per-node", str(processes)]
+    done = subprocess.run(
+        [sys.executable, *launcher, "-m", "stage2_layers.mlp_mnist", "--json", "--device", "cpu",
+         "--out", str(out), *flags], capture_output=True, text=True, env=_clean_env(),
+        timeout=550)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return _lesson_json(done.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_mlp_mnist_under_torchrun_matches_one_process(tmp_path: Path) -> None:
+    one = _mlp_mnist(tmp_path / "one", 1, "--quick")
+    two = _mlp_mnist(tmp_path / "two", 2, "--quick")
     assert (one["world_size"], two["world_size"]) == (1, 2)
     assert abs(one["metrics"]["test_accuracy"] - two["metrics"]["test_accuracy"]) <= 0.01
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         Path(p).name for p in two["outputs"])
+
+
+@pytest.mark.bench
+@pytest.mark.timeout(1200)
+def test_bench_training_time_on_one_and_two_processes(tmp_path: Path) -> None:
+    """The figure the stage 2 guide quotes: the same training on 1 and 2 CPU processes."""
+    flags = ("--epochs", "10")
+    runs = {n: _mlp_mnist(tmp_path / str(n), n, *flags) for n in (1, 2)}
+    base = runs[1]["metrics"]["train_seconds"]
+    print(f"\nmlp_mnist {' '.join(flags)} on {distributed.available_cores()} cores "
+          f"({runs[1]['dataset']}, batch 64 in all)")
+    print(f"{'processes':<10}{'train s':>9}{'speed-up':>10}{'lesson s':>10}{'test acc':>10}")
+    for n, run in runs.items():
+        metrics = run["metrics"]
+        print(f"{n:<10}{metrics['train_seconds']:>9.2f}{base / metrics['train_seconds']:>9.2f}x"
+              f"{run['seconds']:>10.1f}{metrics['test_accuracy']:>10.4f}")
+    assert abs(runs[1]["metrics"]["test_accuracy"] - runs[2]["metrics"]["test_accuracy"]) <= 0.01
 
 
 @pytest.mark.slow
@@ -256,15 +281,12 @@ def test_stage4_training_on_two_processes_equals_one(tmp_path: Path) -> None:
 def test_stage4_pipeline_under_torchrun_writes_one_bundle(tmp_path: Path) -> None:
     from common.bundle import load_bundle
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for name in TORCH_ENV:
-        env.pop(name, None)
     out = tmp_path / "runs" / "bundle"
     launched = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          "-m", "stage4_own_data.pipeline", "--quick", "--json", "--device", "cpu",
          "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=500, cwd=tmp_path)
+        capture_output=True, text=True, env=_clean_env(), timeout=500, cwd=tmp_path)
     assert launched.returncode == 0, launched.stderr[-2000:]
     document = _lesson_json(launched.stdout)
     assert document["world_size"] == 2 and document["passed"]
