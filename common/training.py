@@ -229,9 +229,9 @@ def fit(
 
     Under ``torchrun`` (see :mod:`common.distributed`) every process runs this same call: the
     model is wrapped in ``DistributedDataParallel``, each process takes its part of every batch
-    (``TensorBatches.shard``; other iterables must already be the process's own share), the
-    gradients are averaged, and the losses are summed over all processes, so every process
-    makes the same early-stopping decisions. Only rank 0 shows the progress bar.
+    (``TensorBatches.shard``; an iterable without ``shard`` must already be the process's own
+    share), the gradients are averaged, and the losses are summed over all processes, so every
+    process makes the same early-stopping decisions. Only rank 0 shows the progress bar.
     """
     if epochs < 1:
         raise ValueError("epochs must be at least 1")
@@ -292,10 +292,15 @@ def _parallel(model: nn.Module, device: torch.device) -> nn.Module:
 
 
 def _own_share(batches: Iterable[Batch]) -> Iterable[Batch]:
-    """This process's part of ``batches``: the whole of them with one process."""
-    if not distributed.is_distributed() or not isinstance(batches, TensorBatches):
+    """This process's part of ``batches``: the whole of them with one process.
+
+    Batches that can split themselves (a ``shard(rank, world_size)`` method, as
+    :class:`TensorBatches` has) are split; any other iterable is taken as this process's share.
+    """
+    shard = getattr(batches, "shard", None)
+    if not distributed.is_distributed() or shard is None:
         return batches
-    return batches.shard(distributed.rank(), distributed.world_size())
+    return shard(distributed.rank(), distributed.world_size())
 
 
 def _evaluate_everywhere(

@@ -227,15 +227,18 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _mlp_mnist(out: Path, processes: int, *flags: str) -> dict:
+def _mlp_mnist(out: Path, processes: int, *flags: str, exits: tuple[int, ...] = (0,),
+               threads: int | None = None) -> dict:
     """``stage2_layers.mlp_mnist`` on the CPU, plain (1) or under torchrun: its JSON summary."""
     launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
                                           "--nproc-per-node", str(processes)]
+    env = _clean_env()
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     done = subprocess.run(
         [sys.executable, *launcher, "-m", "stage2_layers.mlp_mnist", "--json", "--device", "cpu",
-         "--out", str(out), *flags], capture_output=True, text=True, env=_clean_env(),
-        timeout=550)
-    assert done.returncode == 0, done.stderr[-2000:]
+         "--out", str(out), *flags], capture_output=True, text=True, env=env, timeout=550)
+    assert done.returncode in exits, done.stderr[-2000:]
     return _lesson_json(done.stdout)
 
 
@@ -253,18 +256,28 @@ def test_mlp_mnist_under_torchrun_matches_one_process(tmp_path: Path) -> None:
 @pytest.mark.bench
 @pytest.mark.timeout(1200)
 def test_bench_training_time_on_one_and_two_processes(tmp_path: Path) -> None:
-    """The figure the stage 2 guide quotes: the same training on 1 and 2 CPU processes."""
-    flags = ("--epochs", "10")
-    runs = {n: _mlp_mnist(tmp_path / str(n), n, *flags) for n in (1, 2)}
-    base = runs[1]["metrics"]["train_seconds"]
-    print(f"\nmlp_mnist {' '.join(flags)} on {distributed.available_cores()} cores "
-          f"({runs[1]['dataset']}, batch 64 in all)")
-    print(f"{'processes':<10}{'train s':>9}{'speed-up':>10}{'lesson s':>10}{'test acc':>10}")
-    for n, run in runs.items():
-        metrics = run["metrics"]
-        print(f"{n:<10}{metrics['train_seconds']:>9.2f}{base / metrics['train_seconds']:>9.2f}x"
-              f"{run['seconds']:>10.1f}{metrics['test_accuracy']:>10.4f}")
-    assert abs(runs[1]["metrics"]["test_accuracy"] - runs[2]["metrics"]["test_accuracy"]) <= 0.01
+    """The figure the stage 2 guide quotes: the same training on 1 and 2 CPU processes.
+
+    One process with torch's default threads (all cores), one process with one thread, and two
+    processes (one thread each on 2 cores): the middle row tells DDP's own cost apart from the
+    cost of threads. 10 epochs: the accuracy bar of the full run (exit 1) does not apply.
+    """
+    cores = distributed.available_cores()
+    setups = {f"1 x {cores} threads": (1, None), "1 x 1 thread": (1, 1),
+              f"2 x {max(1, cores // 2)} thread(s)": (2, None)}
+    runs = {name: _mlp_mnist(tmp_path / str(index), processes, "--epochs", "10", exits=(0, 1),
+                             threads=threads)
+            for index, (name, (processes, threads)) in enumerate(setups.items())}
+    first = next(iter(runs.values()))
+    print(f"\nmlp_mnist --epochs 10 on {cores} cores ({first['dataset']}, batch 64 in all)")
+    print(f"{'processes x threads':<22}{'train s':>9}{'vs first':>10}{'lesson s':>10}"
+          f"{'test acc':>10}")
+    for name, run in runs.items():
+        seconds = run["metrics"]["train_seconds"]
+        print(f"{name:<22}{seconds:>9.2f}{first['metrics']['train_seconds'] / seconds:>9.2f}x"
+              f"{run['seconds']:>10.1f}{run['metrics']['test_accuracy']:>10.4f}")
+    accuracies = [run["metrics"]["test_accuracy"] for run in runs.values()]
+    assert max(accuracies) - min(accuracies) <= 0.01
 
 
 @pytest.mark.slow
