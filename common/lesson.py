@@ -166,6 +166,7 @@ def stdout_of_main_process_only() -> Iterator[None]:
 def print_summary(summary: LessonSummary) -> None:
     verdict = "PASSED" if summary.passed else "FAILED"
     print(f"\n== {summary.stage}.{summary.lesson}: {verdict} in {summary.seconds:.1f} s"
+          + (f" on {summary.world_size} processes" if summary.world_size > 1 else "")
           + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
     if summary.final_loss is not None:
         print(f"   final loss {summary.final_loss:.4g}"

@@ -113,6 +113,42 @@ def test_environment_read_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         distributed.rank()
 
 
+# --- only rank 0 prints and writes ---------------------------------------------------------
+def test_only_rank_0_prints_the_report(monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from common.lesson import lesson_main, lesson_parser
+    from common.summary import LessonSummary
+
+    def run(args) -> LessonSummary:
+        print("a line of the lesson")
+        return LessonSummary("stage2_layers", "mlp_mnist", "tool")
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert lesson_main(lesson_parser("m", "d"), run, ["--json"]) == 0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("RANK", "0")
+    assert lesson_main(lesson_parser("m", "d"), run, ["--json"]) == 0
+    printed = capsys.readouterr().out
+    assert "a line of the lesson" in printed and "on 2 processes" in printed
+    assert json.loads(printed.splitlines()[-1])["world_size"] == 2
+
+
+def test_only_rank_0_stages_the_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stage4_own_data.pipeline import bundle_staging
+
+    out = tmp_path / "bundle"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with bundle_staging(out) as staging:
+        (staging / "model.safetensors").write_text("rank 1's copy")
+    assert not staging.exists() and list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("RANK", "0")
+    with bundle_staging(out) as staging:
+        (staging / "model.safetensors").write_text("rank 0's copy")
+    assert (out / "model.safetensors").read_text() == "rank 0's copy"
+
+
 # --- two processes on loopback (gloo) equal one with the same global batch ------------------
 def _data() -> tuple[torch.Tensor, ...]:
     generator = torch.Generator().manual_seed(7)
