@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from common.distributed import is_distributed, local_rank
 from common.errors import UsageError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -18,7 +19,7 @@ def pick_device(name: str = "auto") -> torch.device:
     """Resolve a ``--device`` value, failing clearly when the asked-for device is absent."""
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _this_process_gpu()
         if mps_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -28,4 +29,9 @@ def pick_device(name: str = "auto") -> torch.device:
         raise UsageError("--device mps was asked for, but Apple's MPS backend is not available")
     if name not in DEVICE_CHOICES:
         raise UsageError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
-    return torch.device(name)
+    return _this_process_gpu() if name == "cuda" else torch.device(name)
+
+
+def _this_process_gpu() -> torch.device:
+    """``cuda``; under torchrun each process on a machine takes its own GPU, ``LOCAL_RANK``."""
+    return torch.device("cuda", local_rank()) if is_distributed() else torch.device("cuda")

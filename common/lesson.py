@@ -11,15 +11,17 @@ so ``python -m stageN_x.lesson`` and ``mlcourse run N`` behave the same way.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from common import distributed
 from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
 from common.registry import BUNDLE_STORE_DIR
@@ -179,12 +181,28 @@ def execute(run: RunFn, args: argparse.Namespace) -> LessonSummary:
     started = time.perf_counter()
     summary = run(args)
     summary.seconds = time.perf_counter() - started
+    summary.world_size = distributed.world_size()
     return summary
+
+
+@contextlib.contextmanager
+def stdout_of_main_process_only() -> Iterator[None]:
+    """Under torchrun, silence the standard output of every process but rank 0.
+
+    Each process runs the whole lesson; one report (and one ``--json`` line) is enough. Errors
+    still reach stderr from whichever process meets them.
+    """
+    if distributed.is_main_process():
+        yield
+        return
+    with Path(os.devnull).open("w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
 
 
 def print_summary(summary: LessonSummary) -> None:
     verdict = "PASSED" if summary.passed else "FAILED"
     print(f"\n== {summary.stage}.{summary.lesson}: {verdict} in {summary.seconds:.1f} s"
+          + (f" on {summary.world_size} processes" if summary.world_size > 1 else "")
           + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
     if summary.final_loss is not None:
         print(f"   final loss {summary.final_loss:.4g}"
@@ -207,14 +225,15 @@ def lesson_main(parser: argparse.ArgumentParser, run: RunFn, argv: list[str] | N
     """Parse flags, run the lesson, report; map user errors to exit 2 and failures to 1."""
     args = parser.parse_args(argv)
     try:
-        summary = execute(run, args)
+        with stdout_of_main_process_only():
+            summary = execute(run, args)
+            print_summary(summary)
+            if args.json:
+                print(json.dumps(summary.to_json(), ensure_ascii=False))
     except (UsageError, BundleError) as error:
         return fail(str(error), EXIT_USAGE)
     except NonFiniteLossError as error:
         return fail(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_FAILED)
-    print_summary(summary)
-    if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
     return EXIT_OK if summary.passed else EXIT_FAILED

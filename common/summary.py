@@ -36,6 +36,7 @@ class LessonSummary:
     outputs: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    world_size: int = 1  # processes that trained together (torchrun), 1 without it
 
     def __post_init__(self) -> None:
         if self.final_loss is not None and self.loss_threshold is not None:
@@ -67,6 +68,7 @@ class LessonSummary:
             "loss_threshold": self.loss_threshold,
             "metrics": {k: _finite_or_none(v) for k, v in self.metrics.items()},
             "seconds": round(self.seconds, 3),
+            "world_size": self.world_size,
             "passed": self.passed,
             "failed_checks": self.failed_checks,
             "outputs": self.outputs,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from common import distributed
 from common.errors import NonFiniteLossError
 
 Batch = Sequence[torch.Tensor]
@@ -27,6 +29,7 @@ class TensorBatches:
     """Mini-batches cut from tensors already in memory: no per-sample work in the hot loop.
 
     Re-iterable: each pass over it is one epoch, reshuffled with ``generator`` when ``shuffle``.
+    :meth:`shard` gives one process of several its part of every batch.
     """
 
     def __init__(
@@ -44,20 +47,57 @@ class TensorBatches:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.rank, self.world_size = 0, 1
+
+    def shard(self, rank: int, world_size: int) -> TensorBatches:
+        """The same batches, of which this process (``rank`` of ``world_size``) takes its part.
+
+        Batch k keeps its ``batch_size`` examples, split into ``world_size`` contiguous parts
+        whose sizes differ by at most one; together the processes see exactly the batches one
+        process would (every process shuffles alike from the same seed). A last batch too small to
+        give every process an example joins the batch before it, so no process is ever idle.
+        """
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not one of {world_size} processes")
+        if len(self.tensors[0]) < world_size:
+            raise ValueError(f"{len(self.tensors[0])} examples cannot be shared among "
+                             f"{world_size} processes")
+        part = copy.copy(self)
+        part.rank, part.world_size = rank, world_size
+        return part
+
+    def _bounds(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` of each batch in the epoch's order of examples."""
+        n = len(self.tensors[0])
+        bounds = [(start, min(start + self.batch_size, n))
+                  for start in range(0, n, self.batch_size)]
+        if self.world_size > 1 and len(bounds) > 1 \
+                and bounds[-1][1] - bounds[-1][0] < self.world_size:
+            tail = bounds.pop()
+            bounds[-1] = (bounds[-1][0], tail[1])
+        return bounds
+
+    def _part(self, start: int, stop: int) -> tuple[int, int]:
+        """This process's contiguous part of the batch ``[start, stop)``."""
+        if self.world_size == 1:
+            return start, stop
+        base, extra = divmod(stop - start, self.world_size)
+        first = start + self.rank * base + min(self.rank, extra)
+        return first, first + base + (self.rank < extra)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.tensors[0]) / self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        n = len(self.tensors[0])
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-            for start in range(0, n, self.batch_size):
-                index = order[start : start + self.batch_size]
+        order = (torch.randperm(len(self.tensors[0]), generator=self.generator)
+                 if self.shuffle else None)
+        for start, stop in self._bounds():
+            first, last = self._part(start, stop)
+            if order is None:
+                yield tuple(t[first:last] for t in self.tensors)
+            else:
+                index = order[first:last]
                 yield tuple(t[index] for t in self.tensors)
-        else:
-            for start in range(0, n, self.batch_size):
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
 
 @dataclass
@@ -66,6 +106,7 @@ class EpochRecord:
     train_loss: float
     val_loss: float | None = None
     val_metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of the epoch, training and validation
 
 
 @dataclass
@@ -87,6 +128,11 @@ class History:
     @property
     def final_train_loss(self) -> float:
         return self.records[-1].train_loss
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of all epochs: the figure to compare between 1 and N processes."""
+        return sum(r.seconds for r in self.records)
 
 
 @dataclass
@@ -110,7 +156,7 @@ def train_one_epoch(
     epoch: int = 1,
     max_grad_norm: float | None = None,
 ) -> float:
-    """One pass over the data; returns the mean training loss per example."""
+    """One pass over the data; returns the mean training loss per example (over all processes)."""
     model.train()
     total, count = 0.0, 0
     for step, batch in enumerate(batches, start=1):
@@ -132,7 +178,8 @@ def train_one_epoch(
         count += len(target)
     if count == 0:
         raise ValueError("no training batches: the training set is empty")
-    return total / count
+    sums = distributed.all_gather((total, count))
+    return sum(t for t, _ in sums) / sum(c for _, c in sums)
 
 
 @torch.no_grad()
@@ -179,27 +226,40 @@ def fit(
     With ``patience``, stop once the validation loss has not improved for that many epochs and
     restore the weights of the best epoch (early stopping). ``on_epoch`` sees each finished
     epoch (lessons use it to print the loss as it falls).
+
+    Under ``torchrun`` (see :mod:`common.distributed`) every process runs this same call: the
+    model is wrapped in ``DistributedDataParallel``, each process takes its part of every batch
+    (``TensorBatches.shard``; an iterable without ``shard`` must already be the process's own
+    share), the gradients are averaged, and the losses are summed over all processes, so every
+    process makes the same early-stopping decisions. Only rank 0 shows the progress bar.
     """
     if epochs < 1:
         raise ValueError("epochs must be at least 1")
     if patience is not None and val_batches is None:
         raise ValueError("early stopping (patience) needs validation batches")
+    device = distributed.setup(device)
     model.to(device)
+    network = _parallel(model, device)
+    train_batches = _own_share(train_batches)
+    val_batches = None if val_batches is None else _own_share(val_batches)
     history = History()
     best_loss, best_state, waited = math.inf, None, 0
     # disable=None lets tqdm hide the bar when stderr is not a terminal (CI logs, pipes).
-    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=None if progress else True)
+    shown = progress and distributed.is_main_process()
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=None if shown else True)
     for epoch in bar:
+        started = time.perf_counter()
         train_loss = train_one_epoch(
-            model, loss_fn, optimizer, train_batches, device,
+            network, loss_fn, optimizer, train_batches, device,
             epoch=epoch, max_grad_norm=max_grad_norm,
         )
         record = EpochRecord(epoch, train_loss)
         if val_batches is not None:
-            result = evaluate(model, loss_fn, val_batches, device)
+            result = _evaluate_everywhere(model, loss_fn, val_batches, device)
             record.val_loss = result.loss
             if val_metrics is not None:
                 record.val_metrics = val_metrics(result.outputs, result.targets)
+        record.seconds = time.perf_counter() - started
         history.records.append(record)
         bar.set_postfix(_postfix(record))
         if on_epoch is not None:
@@ -218,6 +278,52 @@ def fit(
     return history
 
 
+def _parallel(model: nn.Module, device: torch.device) -> nn.Module:
+    """``DistributedDataParallel`` around ``model`` when several processes train, else ``model``.
+
+    DDP copies rank 0's weights to every process once, then averages the gradients during each
+    ``backward()``; ``model`` itself (the same parameters) is what callers keep and save.
+    """
+    if not distributed.is_distributed():
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+
+def _own_share(batches: Iterable[Batch]) -> Iterable[Batch]:
+    """This process's part of ``batches``: the whole of them with one process.
+
+    Batches that can split themselves (a ``shard(rank, world_size)`` method, as
+    :class:`TensorBatches` has) are split; any other iterable is taken as this process's share.
+    """
+    shard = getattr(batches, "shard", None)
+    if not distributed.is_distributed() or shard is None:
+        return batches
+    return shard(distributed.rank(), distributed.world_size())
+
+
+def _evaluate_everywhere(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: Iterable[Batch],
+    device: torch.device,
+) -> Evaluation:
+    """:func:`evaluate` on this process's share, combined over all processes in rank order.
+
+    Every process gets the same loss and the outputs of every example (aligned with their
+    targets), so metrics and early stopping agree everywhere.
+    """
+    local = evaluate(model, loss_fn, batches, device)
+    if not distributed.is_distributed():
+        return local
+    parts = distributed.all_gather((local.loss * len(local.targets), local.outputs,
+                                    local.targets))
+    targets = torch.cat([part[2] for part in parts])
+    return Evaluation(sum(part[0] for part in parts) / len(targets),
+                      torch.cat([part[1] for part in parts]), targets)
+
+
 def _postfix(record: EpochRecord) -> dict[str, str]:
     shown = {"loss": f"{record.train_loss:.4f}"}
     if record.val_loss is not None:
@@ -227,6 +333,11 @@ def _postfix(record: EpochRecord) -> dict[str, str]:
 
 
 def log_epoch(record: EpochRecord) -> None:
-    """Print one line per epoch (pass as ``fit(on_epoch=log_epoch)``) without breaking the bar."""
+    """Print one line per epoch (pass as ``fit(on_epoch=log_epoch)``) without breaking the bar.
+
+    Only rank 0 prints: the other processes of a ``torchrun`` run would repeat the same line.
+    """
+    if not distributed.is_main_process():
+        return
     shown = "  ".join(f"{name} {value}" for name, value in _postfix(record).items())
     tqdm.write(f"epoch {record.epoch:>3}  {shown}")

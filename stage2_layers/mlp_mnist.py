@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from common.devices import pick_device
+from common.distributed import is_main_process
 from common.lesson import dropout_rate, lesson_main, lesson_parser, positive_float, positive_int
 from common.metrics import accuracy, confusion
 from common.paths import SHIPPED_DATA_DIR, runs_dir
@@ -168,16 +169,20 @@ def run(args: argparse.Namespace) -> LessonSummary:
     predicted = test.outputs.argmax(dim=1)
     test_accuracy = accuracy(test.targets, predicted)
 
-    out = runs_dir(STAGE, LESSON, args.out)
-    outputs = [
-        plot_loss_curves({"train": history.train_losses, "validation": history.val_losses},
-                         out / "loss_curves.png", title=f"Cross-entropy per epoch ({data.name})"),
-        plot_confusion_matrix(confusion(test.targets, predicted, 10), [str(d) for d in range(10)],
-                              out / "confusion_matrix.png",
-                              title=f"Test set confusion ({data.name})"),
-        plot_misclassified(data.test.images, test.targets, predicted, out / "misclassified.png"),
-        save_weights(model, out / "mlp_mnist.safetensors", args, data, mean, std),
-    ]
+    outputs = []
+    if is_main_process():  # torchrun: every process holds the same model, one writes it
+        out = runs_dir(STAGE, LESSON, args.out)
+        outputs = [
+            plot_loss_curves({"train": history.train_losses, "validation": history.val_losses},
+                             out / "loss_curves.png",
+                             title=f"Cross-entropy per epoch ({data.name})"),
+            plot_confusion_matrix(confusion(test.targets, predicted, 10),
+                                  [str(d) for d in range(10)], out / "confusion_matrix.png",
+                                  title=f"Test set confusion ({data.name})"),
+            plot_misclassified(data.test.images, test.targets, predicted,
+                               out / "misclassified.png"),
+            save_weights(model, out / "mlp_mnist.safetensors", args, data, mean, std),
+        ]
 
     threshold = QUICK_LOSS_THRESHOLD if args.quick else LOSS_THRESHOLD
     bar = accuracy_bar(data.name, args.quick)
@@ -189,6 +194,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
             "test_loss": test.loss,
             "val_accuracy": history.records[-1].val_metrics["val_accuracy"],
             "final_train_loss": history.final_train_loss,
+            "train_seconds": history.seconds,
         },
         outputs=[str(path) for path in outputs],
         extras={

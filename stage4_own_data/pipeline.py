@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from common.bundle.files import check_replaceable
 from common.bundle.manifest import EXPORTS_DIR, ONNX_FILE, bundle_writer, is_bundle
 from common.bundle.store import BundleStore, check_name, name_for
 from common.devices import pick_device
+from common.distributed import is_main_process
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
 from common.paths import SHIPPED_DATA_DIR, bundle_store
 from common.plots import plot_loss_curves
@@ -171,7 +175,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     keep_target = holds_good_bundle(out)
     where = out
     try:
-        with bundle_writer(out) if args.out else store.write(name) as staging:
+        with bundle_staging(bundle_writer(out) if args.out else store.write(name)) as staging:
             trained = train(splits, on_epoch=log_epoch)
             evaluation = _evaluate(trained, splits, args, staging)
             evaluation.plots.append(plot_loss_curves(
@@ -189,13 +193,14 @@ def run(args: argparse.Namespace) -> LessonSummary:
             onnx_diff = _export_onnx(trained, splits, staging) if args.onnx else None
             summary = _summary(evaluation, report, columns, manifest, onnx_diff, args, path,
                                out, staging)
-            if not summary.passed:
+            if not summary.passed and is_main_process():
                 keep_failed(staging, out, "; ".join(summary.failed_checks),
                             keep_target=keep_target)
     except SetAside as aside:
         where = aside.path
         summary.extras["bundle"] = str(where)
-    if summary.passed and not args.out and _may_become_current(store, path):
+    if summary.passed and not args.out and is_main_process() \
+            and _may_become_current(store, path):
         store.set_current(name)
         state = ", now the current bundle"
     elif summary.passed:
@@ -254,6 +259,21 @@ def _print_verdict(evaluation: Assessment, curve: LearningCurve, test_rows: int)
               f"{metrics['accuracy_ci95_low']:.3f}-{metrics['accuracy_ci95_high']:.3f} on "
               f"{test_rows} test rows")
     print(f"  learning curve: {curve.verdict}")
+
+
+@contextmanager
+def bundle_staging(writer: AbstractContextManager[Path]) -> Iterator[Path]:
+    """Where this process builds the bundle: rank 0 in ``writer``'s folder, other ranks a bin.
+
+    Under torchrun every process trains the same model and runs the same steps (they must meet
+    at every collective); only rank 0's bundle is kept, so ``out`` is written once.
+    """
+    if is_main_process():
+        with writer as staging:
+            yield staging
+    else:
+        with tempfile.TemporaryDirectory(prefix="bundle-of-another-rank-") as scratch:
+            yield Path(scratch)
 
 
 def _evaluate(trained: Trained, splits: Splits, args: argparse.Namespace,

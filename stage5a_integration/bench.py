@@ -11,6 +11,8 @@ Run: ``python -m stage5a_integration.bench [--bundle DIR] [--duration S] [--roun
    duration to ``POST /predict`` and to ``POST /noop``, which parses and validates the same
    request but skips the model. The gap between the two is what the model costs; the rest is
    HTTP, JSON and FastAPI. Rounds alternate between the endpoints so background load hits both.
+3. **Workers**, ``POST /predict`` again with ``mlcourse serve --workers N`` for each N of
+   ``--workers`` (default 1,2): what one more process on this machine adds, side by side.
 
 The results go to ``runs/stage5a_integration/bench/bench.json`` (the business case reads it),
 a table, and a PNG. Figures depend on the machine and on what else runs: re-measure, compare
@@ -54,6 +56,7 @@ BATCH_SIZES = (1, 64)
 ENGINES = ("pytorch_eager", "torchscript", "onnxruntime")
 MIN_RPS, MIN_NOOP_SHARE, MIN_REQUESTS = 500.0, 0.5, 5000
 READY_TIMEOUT_S = 90.0
+STARTED_LINE = "Application startup complete"  # what uvicorn logs once per worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,8 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rounds of /noop then /predict (--quick: 1)")
     parser.add_argument("--concurrency", type=positive_int, default=32,
                         help="open connections wrk keeps busy")
+    parser.add_argument("--workers", type=worker_counts, default=(1, 2),
+                        help="uvicorn worker counts to compare on POST /predict, e.g. 1,2,4")
     parser.add_argument("--skip-http", action="store_true", help="in-process latency only")
     return parser
+
+
+def worker_counts(text: str) -> tuple[int, ...]:
+    """``1,2`` → ``(1, 2)``: distinct numbers of worker processes, in the order given."""
+    counts = tuple(dict.fromkeys(positive_int(part.strip()) for part in text.split(",")))
+    if not counts:
+        raise argparse.ArgumentTypeError(f"expected worker counts such as 1,2, got {text!r}")
+    return counts
 
 
 def default_bench_json() -> Path:
@@ -145,12 +158,22 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float) -> Non
     raise UsageError(f"the service was not ready within {timeout:.0f} s")
 
 
+def wait_for_workers(log_path: Path, workers: int, process: subprocess.Popen,
+                     timeout: float) -> None:
+    """Until every uvicorn worker has logged its start: a ready ``/ready`` may be only the first."""
+    deadline = time.monotonic() + timeout
+    while log_path.read_text(errors="replace").count(STARTED_LINE) < workers:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise UsageError(f"not all {workers} service workers started (see {log_path})")
+        time.sleep(0.05)  # a short back-off between looks at the log
+
+
 @contextmanager
-def running_service(bundle_dir: Path, log_path: Path) -> Iterator[str]:
-    """``python -m stage5a_integration.serve`` with ``/noop``, one worker, stopped at the end."""
+def running_service(bundle_dir: Path, log_path: Path, workers: int = 1) -> Iterator[str]:
+    """``python -m stage5a_integration.serve`` with ``/noop``, stopped at the end."""
     port = free_port()
     command = [sys.executable, "-m", "stage5a_integration.serve", "--bundle", str(bundle_dir),
-               "--port", str(port), "--workers", "1", "--noop-endpoint"]
+               "--port", str(port), "--workers", str(workers), "--noop-endpoint"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
         str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))}
     env.pop("MLCOURSE_API_KEY", None)  # the benchmark measures the open service
@@ -159,6 +182,7 @@ def running_service(bundle_dir: Path, log_path: Path) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_ready(url, process, READY_TIMEOUT_S)
+            wait_for_workers(log_path, workers, process, READY_TIMEOUT_S)
             yield url
         finally:
             process.send_signal(signal.SIGINT)
@@ -222,6 +246,41 @@ def http_benchmark(bundle_dir: Path, out: Path, *, seconds: int, rounds: int,
             "predict_share_of_noop": endpoints["predict"]["rps"] / endpoints["noop"]["rps"]}
 
 
+def workers_benchmark(bundle_dir: Path, out: Path, *, workers: tuple[int, ...], seconds: int,
+                      rounds: int, concurrency: int) -> list[dict[str, Any]]:
+    """``POST /predict`` req/s with each number of uvicorn workers (median of ``rounds``).
+
+    Each worker is a process with its own copy of the model: more of them use more cores, but
+    only while cores are free (wrk itself needs one on this machine).
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise UsageError("the workers benchmark needs wrk, or pass --skip-http")
+    rows = []
+    for count in workers:
+        with running_service(bundle_dir, out / f"service-{count}-workers.log", count) as url:
+            run_wrk(wrk, f"{url}/predict", 1, concurrency)  # warm-up
+            results = [run_wrk(wrk, f"{url}/predict", seconds, concurrency)
+                       for _ in range(rounds)]
+        median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
+        rows.append({"workers": count, "rps": median["rps"],
+                     "p50_ms": median["latency_us"]["p50"] / 1e3,
+                     "p95_ms": median["latency_us"]["p95"] / 1e3,
+                     "failed": sum(r["failed"] for r in results),
+                     "rounds_rps": [r["rps"] for r in results]})
+        print(f"  {count} worker(s): POST /predict {median['rps']:8.0f} req/s")
+    return rows
+
+
+def print_workers_table(rows: list[dict[str, Any]]) -> None:
+    baseline = rows[0]["rps"]
+    print(f"\n{'workers':<9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'failed':>8}"
+          f"{'vs ' + str(rows[0]['workers']):>8}   (POST /predict, {os.cpu_count()} CPUs)")
+    for row in rows:
+        print(f"{row['workers']:<9}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}"
+              f"{row['failed']:>8}{row['rps'] / baseline:>7.2f}x")
+
+
 # %% Report
 def print_tables(rows: list[dict[str, Any]], http: dict[str, Any] | None) -> None:
     print(f"\n{'engine':<15}{'batch':>6}{'p50 ms':>10}{'p95 ms':>10}")
@@ -273,7 +332,12 @@ def run(args: argparse.Namespace) -> LessonSummary:
     http = None if args.skip_http else http_benchmark(
         bundle_dir, out, seconds=2 if args.quick else args.duration,
         rounds=1 if args.quick else args.rounds, concurrency=args.concurrency)
+    workers = None if args.skip_http else workers_benchmark(
+        bundle_dir, out, workers=args.workers, seconds=2 if args.quick else args.duration,
+        rounds=1 if args.quick else args.rounds, concurrency=args.concurrency)
     print_tables(rows, http)
+    if workers:
+        print_workers_table(workers)
 
     speedup = latency_of(rows, "pytorch_eager", 1) / latency_of(rows, "onnxruntime", 1)
     print(f"\nONNX Runtime vs PyTorch eager at batch 1: {speedup:.2f}x "
@@ -281,7 +345,8 @@ def run(args: argparse.Namespace) -> LessonSummary:
     document = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "bundle": str(bundle_dir), "machine": {"cpus": os.cpu_count(),
                                                        "platform": platform.platform()},
-                "inprocess": rows, "onnxruntime_speedup_batch1": speedup, "http": http}
+                "inprocess": rows, "onnxruntime_speedup_batch1": speedup, "http": http,
+                "http_workers": workers}
     (out / BENCH_JSON).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
     summary = LessonSummary(STAGE, LESSON, "bench", dataset="bundle splits",
@@ -303,6 +368,10 @@ def run(args: argparse.Namespace) -> LessonSummary:
         summary.check(f"/predict at {share:.0%} of /noop's rate >= {MIN_NOOP_SHARE:.0%}",
                       share >= MIN_NOOP_SHARE)
         needed = 1 if args.quick else MIN_REQUESTS
+        for row in workers or []:
+            summary.metrics[f"http_predict_rps_{row['workers']}_workers"] = row["rps"]
+            summary.check(f"0 failed /predict requests with {row['workers']} worker(s)",
+                          row["failed"] == 0)
         summary.check(f"0 failed of {predict['requests']} /predict requests "
                       f"(at least {needed})",
                       predict["failed"] == 0 and predict["requests"] >= needed)

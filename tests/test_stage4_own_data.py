@@ -533,3 +533,38 @@ def test_gzip_input_is_read_like_the_plain_file(tmp_path):
     (tmp_path / "broken.csv.gz").write_bytes(gzip.compress(plain.read_bytes())[:100])
     with pytest.raises(UsageError, match="truncated"):
         read_table(tmp_path / "broken.csv.gz")
+
+
+# --- nothing the learner made is lost ------------------------------------------------------------
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_the_learners_bundle_survives_the_shipped_run_and_a_failed_one(sms_rows, tmp_path,
+                                                                      monkeypatch, capsys):
+    from common.bundle import BundleStore, load_bundle
+
+    monkeypatch.chdir(tmp_path)
+    store = BundleStore(tmp_path / "runs" / "stage4_own_data" / "bundles")
+    mine = write_csv(tmp_path / "my_sms.csv", sms_rows, header=["label", "text"])
+    assert pipeline.main(["--quick", "--input", str(mine), "--name", "mine"]) == 0
+    assert store.current_name() == "mine"
+    before = _tree_digest(store.path("mine"))
+
+    # the shipped example writes its own name and leaves the learner's bundle current
+    assert pipeline.main(["--quick"]) == 0
+    assert store.current_name() == "mine" and _tree_digest(store.path("mine")) == before
+    shipped = _tree_digest(store.path("support_inbox"))
+
+    # a run that misses its bar keeps the good bundle and puts the failed one beside it
+    capsys.readouterr()
+    assert pipeline.main(["--quick", "--lr", "1e-7", "--epochs", "1"]) == 1
+    assert "marked FAILED" in capsys.readouterr().out
+    assert _tree_digest(store.path("support_inbox")) == shipped
+    failed = load_bundle(store.path("support_inbox.failed"))
+    assert failed.failed  # the bars it missed, recorded in the manifest
+    assert store.current_name() == "mine" and _tree_digest(store.path("mine")) == before
