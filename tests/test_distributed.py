@@ -135,16 +135,17 @@ def test_only_rank_0_prints_the_report(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_only_rank_0_stages_the_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.bundle.files import replace_directory
     from stage4_own_data.pipeline import bundle_staging
 
     out = tmp_path / "bundle"
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    with bundle_staging(out) as staging:
+    with bundle_staging(replace_directory(out, lambda _: True)) as staging:
         (staging / "model.safetensors").write_text("rank 1's copy")
     assert not staging.exists() and list(tmp_path.iterdir()) == []
     monkeypatch.setenv("RANK", "0")
-    with bundle_staging(out) as staging:
+    with bundle_staging(replace_directory(out, lambda _: True)) as staging:
         (staging / "model.safetensors").write_text("rank 0's copy")
     assert (out / "model.safetensors").read_text() == "rank 0's copy"
 
