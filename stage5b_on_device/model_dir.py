@@ -11,6 +11,8 @@
       preprocessing.vectors.json  its test vectors: a port checks itself against them at start
       formats/                    the other formats (ExecuTorch .pte, TorchScript .ptl, Core ML
                                   .mlpackage, TFLite .tflite) for the native apps in the guide
+      SHA256SUMS                  the sha256 of every file above (``sha256sum -c SHA256SUMS``):
+                                  the apps refuse a changed, missing or extra file
 
 Standard library, numpy and onnxruntime only (through :mod:`common.runtime`).
 """
@@ -23,10 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
 from common.errors import UsageError
 from common.jsonfile import read_json_object
 from common.runtime import TextClassifierRuntime
 from common.textprep import SpecError, load_spec, test_vectors_path
+from stage5b_on_device.sha256sums import verify_sha256sums, write_sha256sums
 
 FORMAT, VERSION = "ml-roadmap/offline-model", 1
 MANIFEST = "model.json"
@@ -34,6 +39,10 @@ MODELS = {"int8": "model.int8.ort", "fp32": "model.fp32.ort"}
 SPEC = "preprocessing.json"
 FORMATS_DIR = "formats"
 DEFAULT_THRESHOLD = 0.5  # used only to build the runtime when the model has no positive label
+# What onnxruntime raises for a model file it cannot read (its own classes, not RuntimeError).
+UNREADABLE_MODEL = (ort_errors.Fail, ort_errors.InvalidArgument, ort_errors.InvalidGraph,
+                    ort_errors.InvalidProtobuf, ort_errors.NoSuchFile, ort_errors.NotImplemented,
+                    ort_errors.RuntimeException)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,8 @@ class ModelInfo:
 def write_model_dir(root: Path, info: ModelInfo, spec_path: Path) -> Path:
     """Start a model directory: ``model.json`` and the spec with its test vectors.
 
-    The ``.ort`` models go in by name (``root / MODELS[...]``) as the exporter makes them.
+    The ``.ort`` models go in by name (``root / MODELS[...]``) as the exporter makes them;
+    :func:`seal_model_dir` writes ``SHA256SUMS`` once the last file is in.
     """
     root.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(spec_path, root / SPEC)
@@ -62,6 +72,11 @@ def write_model_dir(root: Path, info: ModelInfo, spec_path: Path) -> Path:
     (root / MANIFEST).write_text(json.dumps(info.to_json(), ensure_ascii=False, indent=1) + "\n",
                                  encoding="utf-8")
     return root
+
+
+def seal_model_dir(root: Path) -> Path:
+    """Write the directory's ``SHA256SUMS``: from now on a changed byte anywhere is refused."""
+    return write_sha256sums(root)
 
 
 def read_model_info(root: Path) -> ModelInfo:
@@ -83,9 +98,14 @@ def read_model_info(root: Path) -> ModelInfo:
 
 
 def load_runtime(root: Path, precision: str = "int8") -> TextClassifierRuntime:
-    """The torch-free classifier of a model directory, its spec checked on its test vectors."""
+    """The torch-free classifier of a sealed model directory, its spec checked on its vectors.
+
+    Every file is checked against ``SHA256SUMS`` first, so a flipped byte anywhere (the model,
+    the spec, the manifest, a format below ``formats/``) stops the app with one line.
+    """
     root = Path(root)
     info = read_model_info(root)
+    verify_sha256sums(root)
     model = root / MODELS[precision]
     if not model.is_file():
         raise UsageError(f"{root} has no {MODELS[precision]}")
@@ -98,4 +118,7 @@ def load_runtime(root: Path, precision: str = "int8") -> TextClassifierRuntime:
         raise UsageError(f"{root}: preprocessing unusable: {error}") from None
     except ValueError as error:
         raise UsageError(f"{root}: {error}") from None
+    except UNREADABLE_MODEL as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"{model}: not a model ONNX Runtime can load ({first})") from None
     return runtime
