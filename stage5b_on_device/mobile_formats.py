@@ -139,6 +139,7 @@ def export_tflite(model: nn.Module, spec: TextSpec, path: Path) -> Exported:
         raise FormatSkipped(f"litert_torch is not installed: {TFLITE_HOW}")
     import litert_torch
 
+    path.unlink(missing_ok=True)  # a failed conversion must not leave an older file for int8
     shape = (torch.zeros(1, spec.max_words, dtype=torch.long),
              torch.zeros(1, spec.max_ngrams, dtype=torch.long))
     litert_torch.convert(model.eval(), shape).export(str(path))
@@ -152,7 +153,7 @@ def export_tflite_int8(model: nn.Module, spec: TextSpec, path: Path) -> Exported
     from ai_edge_quantizer import quantizer, recipe
 
     fp32 = path.with_name("model.tflite")
-    if not fp32.is_file():  # the fp32 export comes first (FORMATS in export_mobile)
+    if not fp32.is_file():  # written by export_tflite just before (FORMATS in export_mobile)
         export_tflite(model, spec, fp32)
     int8 = quantizer.Quantizer(str(fp32))
     int8.load_quantization_recipe(recipe.dynamic_wi8_afp32())
