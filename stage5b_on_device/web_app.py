@@ -23,6 +23,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -122,14 +123,20 @@ def write_app(model_dir: Path, target: Path) -> dict[str, object]:
 
 
 def is_web_app(folder: Path) -> bool:
-    """A folder this program built (so replacing it loses nothing the learner made)."""
+    """A build of this program, unchanged since (replacing it loses nothing the learner made).
+
+    Validated by its marker and its checksums: an app someone edited is not ours to delete.
+    """
     marker = folder / "app.json"
     if not marker.is_file():
         return False
     try:
-        return read_json_object(marker, what="web app marker").get("format") == APP_FORMAT
+        if read_json_object(marker, what="web app marker").get("format") != APP_FORMAT:
+            return False
+        verify_sha256sums(folder)
     except UsageError:
         return False
+    return True
 
 
 def build_app(model_dir: Path, out: Path) -> dict[str, object]:
@@ -139,13 +146,12 @@ def build_app(model_dir: Path, out: Path) -> dict[str, object]:
     recognises, or an empty one, is ever replaced.
     """
     if out.exists() and any(out.iterdir()) and not is_web_app(out):
-        raise UsageError(f"{out} exists and is not a web app built here: choose another --out")
-    staging = out.with_name(f".{out.name}.staging")
-    previous = out.with_name(f".{out.name}.previous")
-    for leftover in (staging, previous):  # our own, from an interrupted run
-        if leftover.is_dir() and (is_web_app(leftover) or not any(leftover.iterdir())):
-            shutil.rmtree(leftover)
-    staging.mkdir(parents=True)
+        raise UsageError(f"{out} is not an unchanged web app built here (its files do not match "
+                         f"its {SUMS}): choose another --out, or move it away")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the app from a web server's user
+    previous = staging.with_name(staging.name.replace(".staging-", ".previous-"))
     try:
         app = write_app(model_dir, staging)
         verify_sha256sums(staging)

@@ -204,6 +204,11 @@ def test_rebuild_replaces_the_previous_build_but_never_a_foreign_folder(
     (mine / "notes.txt").write_text("my notes", encoding="utf-8")
     assert_one_line_error(_build(offline_export.model_dir, mine))
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "my notes"
+    edited = out / "index.html"  # a build someone changed is theirs now: never replaced
+    edited.write_text(edited.read_text(encoding="utf-8").replace("<h1>", "<h1>My "),
+                      encoding="utf-8")
+    assert_one_line_error(_build(offline_export.model_dir, out))
+    assert "<h1>My " in edited.read_text(encoding="utf-8")
 
 
 def test_build_refuses_a_changed_model_dir(offline_export: OfflineExport, tmp_path: Path,
