@@ -1,7 +1,8 @@
 """Export a bundle's model to every on-device format and check each against PyTorch.
 
 Formats: ONNX Runtime's ``.ort`` (fp32 and int8), ExecuTorch ``.pte`` (XNNPACK), TorchScript lite
-``.ptl`` (deprecated), Core ML ``.mlpackage`` and, with the ``tflite`` extra, TFLite. For each:
+``.ptl`` (deprecated), Core ML ``.mlpackage`` and, in the environment ``make tflite`` builds,
+TFLite (fp32 and int8, run by the LiteRT interpreter). For each:
 size, max |logit difference| with PyTorch where a runtime exists here (fp32 bar: 1e-4), p50
 latency of one text, and quality on the evaluation texts. A format that cannot be made or run
 here is ``skipped`` with the reason; one that breaks is ``failed``, and the run fails.
@@ -35,6 +36,7 @@ from stage5b_on_device.mobile_formats import (
     export_coreml,
     export_executorch,
     export_tflite,
+    export_tflite_int8,
     export_torchscript_lite,
 )
 from stage5b_on_device.model_dir import (
@@ -42,9 +44,11 @@ from stage5b_on_device.model_dir import (
     MODELS,
     OfflineModelInfo,
     load_runtime,
+    seal_model_dir,
     write_model_dir,
 )
 from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
+from stage5b_on_device.quiet import add_verbose_arg, third_party_output
 from stage5b_on_device.workload import Workload, add_workload_args, load_workload
 
 STAGE, LESSON = "stage5b_on_device", "export_mobile"
@@ -72,6 +76,11 @@ class FormatResult:
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     add_workload_args(parser)
+    add_verbose_arg(parser)
+    parser.add_argument("--require", action="append", default=[], metavar="FORMAT",
+                        choices=[name for name, *_ in FORMATS],
+                        help="fail unless FORMAT is ok here, not skipped (repeatable; "
+                             "make tflite requires tflite)")
     return parser
 
 
@@ -96,15 +105,21 @@ FORMATS: list[tuple[str, str, Exporter, bool]] = [
     ("torchscript-lite", "model.ptl", export_torchscript_lite, True),
     ("coreml", "model.mlpackage", export_coreml, True),
     ("tflite", "model.tflite", export_tflite, True),
+    ("tflite-int8", "model.int8.tflite", export_tflite_int8, False),
 ]
 
 
 def measure_format(name: str, export: Exporter, path: Path, fp32: bool,
-                   workload: Workload) -> FormatResult:
-    """Export one format and judge it; never raises for the format's own failures."""
+                   workload: Workload, verbose: bool = False) -> FormatResult:
+    """Export one format and judge it; never raises for the format's own failures.
+
+    The exporters' and runtimes' own output is held back unless ``verbose``
+    (:func:`~stage5b_on_device.quiet.third_party_output`).
+    """
     spec = workload.loaded.encoder.spec
     try:
-        exported = export(workload.model, spec, path)
+        with third_party_output(verbose):
+            exported = export(workload.model, spec, path)
     except FormatSkipped as reason:
         return FormatResult(name, None, None, None, None, None, f"skipped: {reason}", fp32)
     except Exception as error:  # one broken exporter must not hide the others' results
@@ -115,7 +130,8 @@ def measure_format(name: str, export: Exporter, path: Path, fp32: bool,
         return FormatResult(name, exported.path, size, None, None, None,
                             f"skipped: {exported.note}", fp32)
     try:
-        judged = workload.judge(exported.run, batch_size=MAX_BATCH)
+        with third_party_output(verbose):
+            judged = workload.judge(exported.run, batch_size=MAX_BATCH)
     except Exception as error:
         return FormatResult(name, exported.path, size, None, None, None,
                             f"failed: runs here but {_first_line(error)}", fp32)
@@ -155,18 +171,20 @@ def run(args: argparse.Namespace) -> LessonSummary:
     workload = load_workload(args)
     write_offline_dir(workload, out)
     (out / FORMATS_DIR).mkdir(exist_ok=True)
-    onnx_fp32 = export_onnx(workload.model, out / FORMATS_DIR / "model.fp32.onnx")
+    with third_party_output(args.verbose):
+        onnx_fp32 = export_onnx(workload.model, out / FORMATS_DIR / "model.fp32.onnx")
     jobs = ort_jobs(onnx_fp32, out)
     jobs += [(name, export, out / FORMATS_DIR / file, fp32) for name, file, export, fp32 in FORMATS]
     results = []
     for name, export, path, fp32 in jobs:
         print(f"exporting {name} ...", flush=True)
-        results.append(measure_format(name, export, path, fp32, workload))
+        results.append(measure_format(name, export, path, fp32, workload, args.verbose))
+    seal_model_dir(out)
 
     metric = workload.metric_name
     print()
     print(markdown_table(
-        ("format", "file", "size", "max |Δ logit| vs PyTorch", "latency p50 (ms, 1 text)", metric,
+        ("format", "file", "size", "max abs Δ logit vs PyTorch", "latency p50 (ms, 1 text)", metric,
          "status"),
         [(r.format, "–" if r.path is None else r.path.relative_to(out).as_posix(),
           None if r.size_bytes is None else human_bytes(r.size_bytes),
@@ -186,7 +204,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     )
     summary.metrics["reference_" + metric] = workload.reference.quality[metric]
     for r in results:
-        if not r.status.startswith("skipped"):
+        if not r.status.startswith("skipped") or r.format in args.require:
             summary.check(f"{r.format}: {r.status}", r.status == "ok")
     summary.check("the offline model directory classifies with the torch-free runtime",
                   offline_dir_works(out, workload))

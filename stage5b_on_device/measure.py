@@ -63,14 +63,18 @@ def agreement(reference: Sequence[int], other: Sequence[int]) -> float:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured Markdown table; floats shown with 4 significant digits."""
+    """A GitHub-flavoured Markdown table; floats shown with 4 significant digits.
+
+    A ``|`` inside a cell is escaped (``\\|``): unescaped, it would split the cell in two.
+    """
 
     def cell(value: object) -> str:
         if value is None:
             return "–"
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 

@@ -124,26 +124,57 @@ def export_coreml(model: nn.Module, spec: TextSpec, path: Path) -> Exported:
     return Exported(path, run)
 
 
-def export_tflite(model: nn.Module, spec: TextSpec, path: Path) -> Exported:
-    """TFLite via litert-torch (an optional extra: it brings TensorFlow's converter stack).
+TFLITE_HOW = "make tflite builds an environment with it (it pins packages of its own)"
 
-    Fixed shapes, one text at a time padded to ``max_words`` / ``max_ngrams``: padding ids are
-    ignored by the masked mean, so the logits do not change.
+
+def export_tflite(model: nn.Module, spec: TextSpec, path: Path) -> Exported:
+    """TFLite via litert-torch, run by the LiteRT interpreter (``ai-edge-litert``).
+
+    litert-torch is heavy (TensorFlow's converter stack, jax) and downgrades packages the
+    service needs, so it lives in an environment of its own (``make tflite``). Fixed shapes, one
+    text at a time padded to ``max_words`` / ``max_ngrams``: padding ids are ignored by the
+    masked mean, so the logits do not change.
     """
-    require("litert_torch", "tflite")
+    if importlib.util.find_spec("litert_torch") is None:
+        raise FormatSkipped(f"litert_torch is not installed: {TFLITE_HOW}")
     import litert_torch
 
+    path.unlink(missing_ok=True)  # a failed conversion must not leave an older file for int8
     shape = (torch.zeros(1, spec.max_words, dtype=torch.long),
              torch.zeros(1, spec.max_ngrams, dtype=torch.long))
-    edge_model = litert_torch.convert(model.eval(), shape)
-    edge_model.export(str(path))
+    litert_torch.convert(model.eval(), shape).export(str(path))
+    return Exported(path, litert_runner(path, spec))
 
-    def run(word_ids: np.ndarray, ngram_ids: np.ndarray) -> np.ndarray:
+
+def export_tflite_int8(model: nn.Module, spec: TextSpec, path: Path) -> Exported:
+    """The TFLite model with int8 weights (AI Edge Quantizer's dynamic-range recipe)."""
+    if importlib.util.find_spec("ai_edge_quantizer") is None:
+        raise FormatSkipped(f"ai_edge_quantizer is not installed: {TFLITE_HOW}")
+    from ai_edge_quantizer import quantizer, recipe
+
+    fp32 = path.with_name("model.tflite")
+    if not fp32.is_file():  # written by export_tflite just before (FORMATS in export_mobile)
+        export_tflite(model, spec, fp32)
+    int8 = quantizer.Quantizer(str(fp32))
+    int8.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+    int8.quantize().export_model(str(path), overwrite=True)
+    return Exported(path, litert_runner(path, spec))
+
+
+def litert_runner(path: Path, spec: TextSpec) -> Runner:
+    """A ``.tflite`` file in the LiteRT interpreter (one thread), as a :data:`Runner`."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    run = Interpreter(model_path=str(path), num_threads=1).get_signature_runner()
+    names = sorted(run.get_input_details())  # args_0, args_1: the forward's argument order
+
+    def logits(word_ids: np.ndarray, ngram_ids: np.ndarray) -> np.ndarray:
         rows = []
         for words, ngrams in zip(word_ids, ngram_ids, strict=True):
-            padded = [np.pad(ids, (0, width - len(ids)))[None, :]
+            padded = [np.pad(ids, (0, width - len(ids)))[None, :].astype(np.int32)
                       for ids, width in ((words, spec.max_words), (ngrams, spec.max_ngrams))]
-            rows.append(np.asarray(edge_model(*padded), dtype=np.float32))
+            (output,) = run(**dict(zip(names, padded, strict=True))).values()
+            rows.append(np.asarray(output, dtype=np.float32))
         return np.concatenate(rows)
 
-    return Exported(path, run)
+    return logits

@@ -35,6 +35,7 @@ from stage5b_on_device.measure import (
     size_bytes,
 )
 from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
+from stage5b_on_device.quiet import add_verbose_arg, third_party_output
 from stage5b_on_device.torch_int8 import quantize_torch_int8, saved_bytes
 from stage5b_on_device.workload import (
     Judgement,
@@ -61,19 +62,24 @@ class Variant:
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     add_workload_args(parser)
+    add_verbose_arg(parser)
     return parser
 
 
 # %%
-def measure_variants(workload: Workload, out: Path) -> list[Variant]:
-    """Make the four variants (PyTorch and ORT, fp32 and int8) and judge each one."""
+def measure_variants(workload: Workload, out: Path, verbose: bool = False) -> list[Variant]:
+    """Make the four variants (PyTorch and ORT, fp32 and int8) and judge each one.
+
+    The quantizers' and converters' own output is held back unless ``verbose``.
+    """
     model = workload.model
-    torch_int8, library = quantize_torch_int8(model)
+    with third_party_output(verbose):
+        torch_int8, library = quantize_torch_int8(model)
+        onnx_fp32 = export_onnx(model, out / "model.fp32.onnx")
+        onnx_int8 = quantize_onnx_int8(onnx_fp32, out / "model.int8.onnx")
+        ort_fp32 = to_ort_format(onnx_fp32, out / "model.fp32.ort")
+        ort_int8 = to_ort_format(onnx_int8, out / "model.int8.ort")
     print(f"PyTorch int8 by {library}")
-    onnx_fp32 = export_onnx(model, out / "model.fp32.onnx")
-    onnx_int8 = quantize_onnx_int8(onnx_fp32, out / "model.int8.onnx")
-    ort_fp32 = to_ort_format(onnx_fp32, out / "model.fp32.ort")
-    ort_int8 = to_ort_format(onnx_int8, out / "model.int8.ort")
     variants = []
     for name, path, size, run in [
         ("PyTorch fp32", out / "model.fp32.pt", saved_bytes(model, out / "model.fp32.pt"),
@@ -100,7 +106,8 @@ def report(workload: Workload, variants: list[Variant]) -> str:
 def run(args: argparse.Namespace) -> LessonSummary:
     out = runs_dir(STAGE, LESSON, args.out)
     workload = load_workload(args)
-    variants = {v.name.split(" (")[0]: v for v in measure_variants(workload, out)}
+    variants = {v.name.split(" (")[0]: v
+                for v in measure_variants(workload, out, args.verbose)}
     print()
     print(report(workload, list(variants.values())))
 

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,6 +34,34 @@ def require(module: str, extra: str) -> Any:
             pytest.fail(f"CI must install every extra: {message}")
         pytest.skip(message)
     return importlib.import_module(module)
+
+
+def chromium_driver(profile: Path, mobile: dict[str, Any] | None = None) -> Any:
+    """Debian's headless Chromium through selenium; ``mobile``: chromedriver's phone emulation.
+
+    The flags keep it from calling home (this machine, like CI, may have no network at all).
+    """
+    require("selenium", "dev")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if binary is None or driver is None:
+        message = "Debian's chromium and chromium-driver are needed (apt-get install ...)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    options = Options()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    if mobile is not None:
+        options.add_experimental_option("mobileEmulation", mobile)
+    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 @dataclass
@@ -114,3 +143,47 @@ def exported_bundle(
                             "--out", str(base / "export")])
     assert code == 0, output.getvalue()
     return bundle, json.loads(output.getvalue().strip().splitlines()[-1])
+
+
+@dataclass
+class OfflineExport:
+    """``export_mobile --quick --json`` run once as a learner runs it, and what it printed."""
+
+    model_dir: Path
+    summary: dict[str, Any]
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def offline_export(quick_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> OfflineExport:
+    """Stage 5b's offline model directory for the session. Read-only: copy it to change it.
+
+    In this process (torch is loaded already), with file descriptors 1 and 2 captured too, so
+    the tests see what native libraries would print on a learner's terminal.
+    """
+    import contextlib
+    import io
+    import tempfile
+
+    import stage5b_on_device.export_mobile as lesson
+
+    out = tmp_path_factory.mktemp("export_mobile") / "model"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as native:
+        os.dup2(native.fileno(), 1)
+        os.dup2(native.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = lesson.main(["--quick", "--bundle", str(quick_bundle), "--out", str(out),
+                                    "--json"])
+        finally:
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+        native.seek(0)
+        native_output = native.read().decode("utf-8", "replace")
+    run = LessonRun(code, stdout.getvalue(), stderr.getvalue() + native_output)
+    assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return OfflineExport(out, run.summary, run.stdout, run.stderr)

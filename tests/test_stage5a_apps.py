@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from common.summary import validate
-from tests.conftest import IN_CI, PROJECT_ROOT, require, run_lesson
+from tests.conftest import PROJECT_ROOT, chromium_driver, require, run_lesson
 from tests.test_stage5a_service import SPAM, live_server
 
 
@@ -198,27 +198,6 @@ def test_inbox_pages_add_import_and_analyse(tmp_path, service):
         assert 'id="label-counts"' in analytics and 'id="share-by-day"' in analytics
         assert "2025-03-03" in analytics
         assert len(store.latest()) == 20
-
-
-def chromium_driver(profile: Path) -> Any:
-    require("selenium", "dev")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if binary is None or driver is None:
-        message = "Debian's chromium and chromium-driver are needed (apt-get install ...)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    options = Options()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 @pytest.fixture

@@ -22,7 +22,15 @@ import torch
 from common.summary import validate
 from stage3_text.onnx_export import PARITY_TOLERANCE
 from stage5b_on_device.measure import gzip_bytes, size_bytes
-from tests.conftest import PROJECT_ROOT, assert_one_line_error, build_bundle, require, run_lesson
+from tests.conftest import (
+    PROJECT_ROOT,
+    LessonRun,
+    OfflineExport,
+    assert_one_line_error,
+    build_bundle,
+    require,
+    run_lesson,
+)
 
 SMS_COLLECTION = (PROJECT_ROOT.parent / "shared" / "data" / "sms_spam_collection"
                   / "SMSSpamCollection")
@@ -58,21 +66,9 @@ def workload(bundle_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def export_run(bundle_dir: Path,
-               tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """``export_mobile --quick --json`` once; its summary and its model directory."""
-    import contextlib
-    import io
-
-    import stage5b_on_device.export_mobile as lesson
-
-    out = tmp_path_factory.mktemp("export_mobile")
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = lesson.main(["--quick", "--bundle", str(bundle_dir), "--out", str(out), "--json"])
-    summary = json.loads(stdout.getvalue().strip().splitlines()[-1])
-    assert code == 0, summary["failed_checks"]
-    return out, summary
+def export_run(offline_export: OfflineExport) -> tuple[Path, dict]:
+    """``export_mobile --quick --json`` once (a session fixture); its model directory, summary."""
+    return offline_export.model_dir, offline_export.summary
 
 
 # --- export_mobile: every format's parity ---------------------------------------------------
@@ -196,10 +192,144 @@ def test_offline_app_fp32_and_int8_mostly_agree(export_run: tuple[Path, dict]) -
 
 
 def test_offline_app_refuses_a_folder_that_is_not_a_model(tmp_path: Path, blocker: Path) -> None:
-    from tests.conftest import LessonRun
-
     result = _offline(tmp_path, "hello", blocker=blocker)
     assert_one_line_error(LessonRun(result.returncode, result.stdout, result.stderr))
+
+
+# --- the offline folder checks itself (SHA256SUMS) ------------------------------------------
+@pytest.fixture
+def model_copy(export_run: tuple[Path, dict], tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(export_run[0], tmp_path / "model"))
+
+
+def _offline_in_process(model_dir: Path, capsys: pytest.CaptureFixture) -> LessonRun:
+    from stage5b_on_device import offline_app
+
+    code = offline_app.main(["--model-dir", str(model_dir), "--json", "a refund please"])
+    captured = capsys.readouterr()
+    return LessonRun(code, captured.out, captured.err)
+
+
+def test_model_dir_lists_every_file_in_sha256sum_format(export_run: tuple[Path, dict]) -> None:
+    import re
+    import shutil
+
+    out, _ = export_run
+    lines = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines(keepends=True)
+    assert all(re.fullmatch(r"[0-9a-f]{64}  [^\n]+\n", line) for line in lines)
+    paths = [line[66:-1] for line in lines]
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and p.name != "SHA256SUMS")
+    assert paths == on_disk
+    assert {"model.json", "model.fp32.ort", "model.int8.ort", "preprocessing.json",
+            "preprocessing.vectors.json"} <= set(paths)
+    assert any(p.startswith("formats/") for p in paths)
+    if shutil.which("sha256sum"):
+        checked = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=out,
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_flipped_byte_in_any_file_stops_the_offline_app(model_copy: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    assert _offline_in_process(model_copy, capsys).code == 0
+    files = sorted(p for p in model_copy.rglob("*") if p.is_file())
+    assert model_copy / "SHA256SUMS" in files and len(files) >= 8
+    for path in files:
+        original = path.read_bytes()
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        try:
+            run = _offline_in_process(model_copy, capsys)
+            assert_one_line_error(run)
+            assert run.stdout == "", path  # nothing classified by a changed folder
+        finally:
+            path.write_bytes(original)
+    assert _offline_in_process(model_copy, capsys).code == 0  # restored: runs again
+
+
+@pytest.mark.parametrize("change", ["missing", "extra"])
+def test_a_missing_or_extra_file_stops_the_offline_app(model_copy: Path, change: str,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    if change == "missing":
+        (model_copy / "preprocessing.vectors.json").unlink()
+    else:
+        (model_copy / "notes.txt").write_text("mine", encoding="utf-8")
+    run = _offline_in_process(model_copy, capsys)
+    assert_one_line_error(run)
+    assert ("missing" if change == "missing" else "not listed") in run.stderr
+
+
+def test_a_garbage_model_is_one_line_even_with_matching_sums(model_copy: Path,
+                                                             blocker: Path) -> None:
+    from stage5b_on_device.sha256sums import write_sha256sums
+
+    (model_copy / "model.int8.ort").write_bytes(os.urandom(4096))
+    changed = _offline(model_copy, "hello", blocker=blocker)
+    assert_one_line_error(LessonRun(changed.returncode, changed.stdout, changed.stderr))
+    write_sha256sums(model_copy)  # as if someone re-sealed the folder around a broken model
+    garbage = _offline(model_copy, "hello", blocker=blocker)
+    assert_one_line_error(LessonRun(garbage.returncode, garbage.stdout, garbage.stderr))
+    assert "not a model ONNX Runtime can load" in garbage.stderr
+
+
+# --- quiet output ---------------------------------------------------------------------------
+def test_export_output_is_the_lessons_own(offline_export: OfflineExport) -> None:
+    printed = offline_export.stdout + offline_export.stderr
+    for noise in ("KernelPreference", "[INFO]", "cpuinfo", "Running MIL", "ops/s", "Warning"):
+        assert noise not in printed, noise
+    table = [line for line in offline_export.stdout.splitlines() if line.startswith("|")]
+    assert len(table) >= 3
+    assert len({_cells(line) for line in table}) == 1  # every row has the header's columns
+
+
+def _cells(line: str) -> int:
+    import re
+
+    return len(re.findall(r"(?<!\\)\|", line)) - 1
+
+
+def test_markdown_table_escapes_pipes_in_cells() -> None:
+    from stage5b_on_device.measure import markdown_table
+
+    lines = markdown_table(("max |Δ logit|", "b"), [("x|y", 1.0), (None, "z")]).splitlines()
+    assert {_cells(line) for line in lines} == {2}
+    assert lines[0] == "| max \\|Δ logit\\| | b |"
+
+
+def test_third_party_output_is_held_back_unless_verbose(capfd: pytest.CaptureFixture,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import warnings
+
+    from stage5b_on_device.quiet import third_party_output
+
+    def chatter() -> None:
+        os.write(2, b"native stderr line\n")
+        os.write(1, b"native stdout line\n")
+        print("python print")
+        warnings.warn("a library warning", UserWarning, stacklevel=1)
+        logging.getLogger("some.library").warning("a log line")
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # would show every warning, were it not held back
+        with third_party_output(verbose=False):
+            chatter()
+    quiet = capfd.readouterr()
+    assert (quiet.out, quiet.err, seen, caplog.text) == ("", "", [], "")
+    with pytest.warns(UserWarning, match="a library warning"), third_party_output(verbose=True):
+        chatter()
+    loud = capfd.readouterr()
+    assert "native stdout line" in loud.out and "python print" in loud.out
+    assert "native stderr line" in loud.err and "a log line" in caplog.text
+    with pytest.raises(RuntimeError), third_party_output(verbose=False):
+        chatter()
+        raise RuntimeError("the export broke")
+    failed = capfd.readouterr()
+    assert "native stderr line" in failed.err and "python print" in failed.err  # replayed
 
 
 # --- quantization ---------------------------------------------------------------------------
@@ -213,6 +343,7 @@ def test_quantize_lesson(bundle_dir: Path, tmp_path: Path, capsys: pytest.Captur
     assert summary["metrics"]["ort_fp32_max_abs_diff"] <= PARITY_TOLERANCE
     assert summary["metrics"]["ort_int8_agreement"] >= 0.9
     assert summary["quality_bars_checked"] is False  # 1,000+ texts needed; see the slow tests
+    assert "KernelPreference" not in run.stdout + run.stderr  # torchao's warning: --verbose only
 
 
 def _logits(workload, model: torch.nn.Module) -> np.ndarray:

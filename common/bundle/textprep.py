@@ -2,9 +2,10 @@ r"""Text preprocessing as data: a JSON spec that turns a raw string into model i
 
 Everything between a raw string and the ids a text model sees is fixed by a :class:`TextSpec`,
 saved as JSON beside the model with test vectors (input string → expected ids). The PyTorch side
-(stage 3 training, stage 4 bundles) and the torch-free runtime (``common.runtime``: the service,
-the offline app) both encode through :class:`TextEncoder`, so there is one implementation; a
-runtime in another language reproduces it from the spec and checks itself on the test vectors.
+(stage 3 training, stage 4 bundles) and the torch-free runtime (``common.bundle.runtime``: the
+service, the offline app) both encode through :class:`TextEncoder`, so there is one
+implementation; a runtime in another language reproduces it from the spec and checks itself on
+the test vectors.
 
 The steps, in order, each portable to JavaScript and Swift:
 
@@ -65,6 +66,9 @@ _CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
 
 # Strings every spec's test vectors cover: English, Russian, empty, whitespace only, case and
 # spacing variants, full-width and ligature forms (NFKC), digits, symbols, emoji, a long text.
+# The last group is for ports whose strings are UTF-16 (JavaScript, Java, C#): characters outside
+# the Basic Multilingual Plane (emoji, mathematical letters) are two code units but one code
+# point; emoji sequences with skin tones, ZWJ and flags; combining accents; Greek final sigma.
 STANDARD_TEST_TEXTS = (
     "Hello world",
     "HELLO   World!!",
@@ -79,6 +83,11 @@ STANDARD_TEST_TEXTS = (
     "zxqvbnm-unseen words",
     "Ёлки-палки, ещё 2 часа",
     " ".join(["long"] * 300),
+    "Скидка 90%!!! 🔥🔥 Звони: +7 (900) 123-45-67 😱",
+    "👍🏽 ок, 👩‍💻 работаю, 🇷🇺🇬🇧 флаги",
+    "𝐅𝐑𝐄𝐄 𝟏𝟎𝟎𝟎 𝔭𝔯𝔦𝔷𝔢 🎁",
+    "e\u0301te\u0301 й vs и\u0306",
+    "ΟΔΟΣ ΣΟΦΟΣ İstanbul",
 )
 
 
