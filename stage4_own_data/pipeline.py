@@ -50,7 +50,7 @@ from stage4_own_data.reading import read_table
 from stage4_own_data.report import add_splits, build_report
 from stage4_own_data.splitting import Splits, check_trainable, data_checks, split_data
 from stage4_own_data.train import (
-    DEFAULT_SETTINGS,
+    DEFAULT_GRID,
     QUICK_SETTINGS,
     Trained,
     train_model,
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
                                batch_size=args.batch_size, patience=args.patience)
     with atomic_directory(out) as staging:
         trained = train_model(splits, task=args.task,
-                              settings=QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS,
+                              settings=QUICK_SETTINGS if args.quick else DEFAULT_GRID,
                               training=training, generator=generator, device=device,
                               on_epoch=log_epoch)
         evaluation = _evaluate(trained, splits, args, staging)
@@ -218,6 +218,7 @@ def _metrics_document(trained: Trained, evaluation: Evaluation, report: dict[str
         **evaluation.details,
         "history": {"train_loss": history.train_losses, "val_loss": history.val_losses,
                     "best_epoch": history.best_epoch, "stopped_early": history.stopped_early},
+        "model_selection": trained.selection_json(),
         "data": _data_facts(report),
         "seed": args.seed, "quick": args.quick,
     }

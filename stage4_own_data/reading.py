@@ -6,9 +6,14 @@ the table's columns are counted (``malformed_rows``), so the cleaner can account
 
 Guesses, each reported in :attr:`Table.notes`:
 
+* compression: a ``.gz`` file is decompressed first, and its format comes from the name without
+  ``.gz`` (``reviews.tsv.gz`` is TSV);
 * format: from the suffix (``.tsv``, ``.jsonl``, ``.parquet``; anything else is CSV);
 * delimiter (CSV): the one of ``,`` ``;`` tab ``|`` that splits the most sample lines into the same
   number (at least two) of fields; ``--sep`` overrides it;
+* quotes: in tab-separated files quotes are literal characters (every line is a record), as in
+  the SMS Spam Collection, whose texts have unbalanced quotes that a CSV reader would follow
+  across lines; in other delimited files a quoted field may hold the delimiter or a line break;
 * header: the first row is a header when each of its cells looks like a column name (short, no
   sentence punctuation, not a number) and none of them appears again below it in its column (a
   label such as "spam" on line 1 that recurs further down is data, not a name). ``--no-header``
@@ -18,6 +23,7 @@ Guesses, each reported in :attr:`Table.notes`:
 from __future__ import annotations
 
 import csv
+import gzip
 import importlib.util
 import io
 import json
@@ -77,10 +83,12 @@ def read_table(
         raise UsageError(f"input file not found: {path}")
     if not path.is_file():
         raise UsageError(f"input is not a file: {path}")
-    fmt = SUFFIX_FORMATS.get(path.suffix.lower(), "csv")
+    compressed = path.suffix.lower() == ".gz"
+    name = Path(path.stem) if compressed else path
+    fmt = SUFFIX_FORMATS.get(name.suffix.lower(), "csv")
+    raw = _decompress(path) if compressed else path.read_bytes()
     if fmt == "parquet":
-        return _read_parquet(path)
-    raw = path.read_bytes()
+        return _read_parquet(raw, path)
     if not raw.strip():
         raise UsageError(f"input file is empty: {path}")
     decoded = decode_bytes(raw, forced=encoding, name=str(path))
@@ -88,6 +96,8 @@ def read_table(
     if not text.strip():
         raise UsageError(f"input file has no text: {path}")
     notes = [f"encoding {decoded.encoding} ({decoded.how})"]
+    if compressed:
+        notes.insert(0, f"gzip-compressed: decompressed, read as {name.name}")
     if fmt == "jsonl":
         table = _read_jsonl(text, path, decoded.encoding)
     else:
@@ -96,6 +106,18 @@ def read_table(
     if table.frame.empty:
         raise UsageError(f"no data rows in {path} (only a header?)")
     return table
+
+
+def _decompress(path: Path) -> bytes:
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as error:
+        raise UsageError(f"cannot decompress {path} (a .gz file): {error}") from None
+
+
+def quoting_for(delimiter: str) -> int:
+    """Tab-separated: quotes are literal (one line, one record); otherwise CSV's quoting rules."""
+    return csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
 
 
 def parse_separator(sep: str) -> str:
@@ -111,7 +133,8 @@ def sniff_delimiter(text: str) -> tuple[str, str]:
     sample = "\n".join(text.splitlines()[:SNIFF_LINES])
     scored = []
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+        rows = csv.reader(io.StringIO(sample), delimiter=delimiter, quoting=quoting_for(delimiter))
+        counts = [len(row) for row in rows if row]
         if not counts:
             continue
         width, frequency = Counter(counts).most_common(1)[0]
@@ -159,6 +182,7 @@ def _read_delimited(
         frame = pd.read_csv(
             io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
             skip_blank_lines=False, engine="python", on_bad_lines=malformed.append,
+            quoting=quoting_for(delimiter),
         )
     except (pd.errors.ParserError, csv.Error, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -168,6 +192,8 @@ def _read_delimited(
         notes.append(f"header {'found' if header else 'not found'}: {why}")
     else:
         notes.append("header " + ("expected (columns named)" if header else "off (--no-header)"))
+    if delimiter == "\t":
+        notes.append("tab-separated: quotes are literal characters (every line is a record)")
     if header:
         cells = ["" if cell is None or cell != cell else str(cell) for cell in frame.iloc[0]]
         frame = frame.iloc[1:].reset_index(drop=True)
@@ -224,11 +250,11 @@ def _read_jsonl(text: str, path: Path, encoding: str) -> Table:
     return Table(frame, path, "jsonl", encoding, True, None, malformed, notes)
 
 
-def _read_parquet(path: Path) -> Table:
+def _read_parquet(raw: bytes, path: Path) -> Table:
     if importlib.util.find_spec("pyarrow") is None:
         raise UsageError("reading Parquet needs pyarrow (pip install pyarrow); or save it as CSV")
     try:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(io.BytesIO(raw))
     except Exception as error:  # pyarrow raises many types for a broken file
         raise UsageError(f"cannot read {path} as Parquet: {error}") from None
     frame = _as_text(frame)

@@ -2,10 +2,8 @@
 
 Torch-free: it starts from an ``.onnx`` file (``stage3_text.onnx_export`` writes one).
 
-* :func:`quantize_int8` is ONNX Runtime's *dynamic* quantization: weights stored as int8 with a
-  scale, activations quantized on the fly. ``Gather`` is included on purpose: the embedding
-  tables are read by ``Gather`` and hold almost every weight, so leaving it out would keep the
-  file nearly as big as fp32.
+* :func:`quantize_int8` (from ``stage3_text.int8``, where stage 3 measures its model's int8
+  size) is ONNX Runtime's *dynamic* quantization of MatMul/Gemm/Gather weights.
 * :func:`to_ort_format` converts to the ORT format, the flatbuffer that ONNX Runtime Mobile
   (onnxruntime-android, onnxruntime-objc/-c) loads without an ONNX parser, with the graph
   optimisations already applied.
@@ -15,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,24 +21,9 @@ import numpy as np
 import onnxruntime as ort
 
 from common.runtime import INPUT_NAMES, OUTPUT_NAME
+from stage3_text.int8 import QUANTIZED_OPS, quantize_int8
 
-QUANTIZED_OPS = ("MatMul", "Gemm", "Gather")
-
-
-def quantize_int8(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantization of ``source`` (weights of MatMul/Gemm/Gather) into ``target``."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    quiet = logging.getLogger()  # the quantizer logs a pre-processing hint on the root logger
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(source, target, op_types_to_quantize=list(QUANTIZED_OPS),
-                         weight_type=QuantType.QInt8)
-    finally:
-        quiet.setLevel(level)
-    return target
+__all__ = ["QUANTIZED_OPS", "OrtRunner", "quantize_int8", "to_ort_format"]
 
 
 def to_ort_format(source: Path, target: Path) -> Path:
