@@ -25,10 +25,21 @@ The steps, in order, each portable to JavaScript and Swift:
    are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
-5. **Character n-gram ids** (fastText's trick for unseen and misspelt words): each token is
-   wrapped as ``<token>``; every n-gram of code points for n in ``ngram_sizes`` is hashed with
-   32-bit FNV-1a over its UTF-8 bytes (never Python's salted ``hash()``) into ``buckets``
-   buckets; id = 1 + hash mod buckets, so 0 stays the padding id.
+5. **Character n-gram ids** (fastText's trick for unseen and misspelt words), by
+   ``ngram_scope``:
+
+   * ``"token"`` (the default): each token is wrapped as ``<token>``; its n-grams are taken for
+     n in ``ngram_sizes`` in that order, each n left to right; the tokens' lists are
+     concatenated in token order;
+   * ``"text"`` (across word boundaries, like scikit-learn's ``analyzer="char"``): the tokens
+     are joined with one space U+0020 and wrapped once, ``<tok1 tok2 tok3>``; for each start
+     position i, left to right, and for each n in ``ngram_sizes`` in order, the n code points
+     from i if that many remain. No tokens, no n-grams (``<>`` is not a text). Punctuation
+     tokens count as tokens: ``"Hi!"`` → ``<hi !>``.
+
+   Each n-gram of code points is hashed with 32-bit FNV-1a over its UTF-8 bytes (never Python's
+   salted ``hash()``) into ``buckets`` buckets; id = 1 + hash mod buckets, so 0 stays the
+   padding id.
 6. **Truncate** to the first ``max_words`` word ids and the first ``max_ngrams`` n-gram ids;
    **pad** a batch with 0 to its longest row (at least one column, so an empty string still has a
    row of padding).

@@ -14,7 +14,8 @@ The pieces, each a few lines below:
   do not dominate; each center looks at a random window of 1..``--window`` words on each side.
 
 Run: ``python -m stage3_text.word2vec [--data PATH] [--epochs N] [--quick]``
-(``--data ../shared/data/sms_spam_collection/SMSSpamCollection`` for the real collection).
+(the SMS Spam Collection shipped with the course by default; ``--data data/sms_messages.tsv``
+for the short English/Russian set).
 """
 
 # %%
@@ -293,8 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = SkipGramConfig()
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=defaults.epochs)
     parser.add_argument("--data", default=None,
-                        help="an SMS file (label<TAB>text lines); default: the UCI collection "
-                             "if cached or downloadable, else the shipped messages")
+                        help="an SMS file (label<TAB>text lines, .gz allowed); default: the SMS "
+                             "Spam Collection shipped in data/")
     parser.add_argument("--dim", type=positive_int, default=defaults.dim,
                         help="numbers per word vector")
     parser.add_argument("--window", type=positive_int, default=defaults.window,

@@ -11,8 +11,10 @@ For each variant: file size, p50 latency of one text, quality (F1 / accuracy) an
 the fp32 model's decisions. Bars (on 1,000+ texts): the int8 ``.ort`` is at most 30% of the fp32
 one, loses at most one point of F1, and agrees with fp32 on at least 99% of texts.
 
-    python -m stage5b_on_device.quantize \\
-        --eval-data ../shared/data/sms_spam_collection/SMSSpamCollection
+A ham/spam bundle with a small test split is judged on the SMS Spam Collection shipped in
+``data/sms_spam_collection/`` (see ``stage5b_on_device.workload``)::
+
+    python -m stage5b_on_device.quantize --bundle runs/stage4_own_data/sms_bundle
 """
 
 # %%

@@ -39,18 +39,18 @@ from common.textprep import (
     save_spec_with_vectors,
 )
 from common.textprep import test_vectors_path as vectors_path_of  # not a test: no test_ name
-from stage3_text import spam_classifier
+from stage3_text import sms_data, spam_classifier
 from stage3_text.classifier import (
     ClassifierConfig,
     TextClassifier,
     class_weights,
     encode_tensors,
     load_classifier,
+    masked_pool,
     predict_proba,
     save_classifier,
 )
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx, parity
-from stage3_text import sms_data
 from stage3_text.sms_data import (
     COLLECTION_SHA256,
     LABELS,
@@ -198,12 +198,13 @@ def test_runtime_preprocessing_matches_the_training_side(quick_run: QuickRun, ex
         np.testing.assert_array_equal(runtime_ids, torch_ids.numpy())
 
 
-def test_javascript_tokens_and_ngram_ids_agree(shipped_texts: list[str]) -> None:
+@pytest.mark.parametrize("scope", ["token", "text"])
+def test_javascript_tokens_and_ngram_ids_agree(scope: str, shipped_texts: list[str]) -> None:
     """The spec's claim of portability, checked against a real JavaScript engine when present."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    spec = build_spec(shipped_texts, buckets=4093)
+    spec = build_spec(shipped_texts, buckets=4093, ngram_scope=scope)
     texts = [*STANDARD_TEST_TEXTS, *variants(shipped_texts[:150])]
     script = r"""
     const {spec, texts} = JSON.parse(require('fs').readFileSync(0, 'utf8'));
@@ -211,13 +212,20 @@ def test_javascript_tokens_and_ngram_ids_agree(shipped_texts: list[str]) -> None
     const fnv = (s) => { let h = 0x811c9dc5;
       for (const b of new TextEncoder().encode(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
       return h; };
+    const id = (cps) => 1 + fnv(cps.join('')) % spec.buckets;
+    const [open, close] = spec.ngram_boundary;
     const encode = (text) => {
       const tokens = text.normalize(spec.normalization).toLowerCase().match(re) || [];
       const ids = [];
-      for (const t of tokens) { const cps = Array.from(spec.ngram_boundary[0] + t
-                                                       + spec.ngram_boundary[1]);
-        for (const n of spec.ngram_sizes) for (let i = 0; i + n <= cps.length; i++)
-          ids.push(1 + fnv(cps.slice(i, i + n).join('')) % spec.buckets); }
+      if (spec.ngram_scope === 'text') {
+        const cps = tokens.length ? Array.from(open + tokens.join(' ') + close) : [];
+        for (let i = 0; i < cps.length; i++) for (const n of spec.ngram_sizes)
+          if (i + n <= cps.length) ids.push(id(cps.slice(i, i + n)));
+      } else {
+        for (const t of tokens) { const cps = Array.from(open + t + close);
+          for (const n of spec.ngram_sizes) for (let i = 0; i + n <= cps.length; i++)
+            ids.push(id(cps.slice(i, i + n))); }
+      }
       return {tokens, ngram_ids: ids.slice(0, spec.max_ngrams)}; };
     console.log(JSON.stringify(texts.map(encode)));
     """
@@ -281,6 +289,43 @@ def test_ngram_ids_are_stable() -> None:
     assert encoder.encode("привет").ngram_ids[:6] == [819, 170, 973, 792, 841, 734]
 
 
+def test_text_scope_ngrams_cross_word_boundaries() -> None:
+    encoder = TextEncoder(TextSpec(buckets=1000, ngram_sizes=(2, 3), ngram_scope="text"))
+    marked = "<hi !>"  # the tokens "hi" and "!" joined by one space, wrapped once
+    expected = [1 + fnv1a32(marked[i:i + n].encode()) % 1000
+                for i in range(len(marked)) for n in (2, 3) if i + n <= len(marked)]
+    assert encoder.encode("HI!").ngram_ids == expected
+    assert encoder.encode("  hi   ! ").ngram_ids == expected  # spacing is not a feature
+    assert encoder.encode("").ngram_ids == [] and encoder.encode(" \t").ngram_ids == []
+    token_scope = TextEncoder(TextSpec(buckets=1000, ngram_sizes=(2, 3)))
+    assert token_scope.encode("hi !").ngram_ids != expected  # the default is unchanged
+    assert token_scope.encode("Hi").ngram_ids == TextEncoder(
+        TextSpec(buckets=1000, ngram_sizes=(2, 3), ngram_scope="token")).encode("Hi").ngram_ids
+    capped = TextEncoder(TextSpec(buckets=1000, ngram_sizes=(2, 3), ngram_scope="text",
+                                  max_ngrams=3))
+    assert capped.encode("hi !").ngram_ids == expected[:3]  # the head of the text is kept
+    with pytest.raises(SpecError, match="ngram_scope"):
+        TextSpec(ngram_scope="sentence")
+
+
+def test_training_pools_like_the_exported_graph() -> None:
+    """Training sums with embedding_bag; eval (and every export) uses embedding + masked sums."""
+    for pooling in ("mean", "sqrt"):
+        torch.manual_seed(0)
+        model = TextClassifier(ClassifierConfig(40, 60, 2, embed_dim=8, dropout=0.0,
+                                                pooling=pooling))
+        words = torch.tensor([[2, 5, 7, 0], [3, 0, 0, 0], [0, 0, 0, 0]])
+        ngrams = torch.tensor([[3, 9, 11, 4, 0], [5, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+        trained = model.train()(words, ngrams)
+        exported = model.eval()(words, ngrams)
+        torch.testing.assert_close(trained, exported)
+    with torch.no_grad():
+        vectors = model.ngram_embedding(ngrams[:1, :4])
+    by_hand = vectors.sum(dim=1) / 2.0  # sqrt pooling: four n-grams, divided by sqrt(4)
+    torch.testing.assert_close(masked_pool(model.ngram_embedding(ngrams[:1]), ngrams[:1],
+                                           "sqrt"), by_hand)
+
+
 def test_tokens_english_russian_and_normalisation() -> None:
     encoder = TextEncoder(TextSpec())
     assert encoder.tokens("HELLO   World!!") == ["hello", "world", "!", "!"]
@@ -316,7 +361,8 @@ def test_truncation_keeps_the_head() -> None:
 
 
 def test_spec_json_round_trip(tmp_path: Path) -> None:
-    spec = build_spec(["Привет мир", "hello world"], min_freq=1, ngram_sizes=(3, 4), buckets=97)
+    spec = build_spec(["Привет мир", "hello world"], min_freq=1, ngram_sizes=(3, 4), buckets=97,
+                      ngram_scope="text")
     path = save_spec(spec, tmp_path / "spec.json")
     assert load_spec(path) == spec
     assert TextSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
@@ -462,7 +508,7 @@ def test_a_gzip_data_file_is_read_and_a_broken_one_is_one_line(tmp_path: Path,
     import gzip
 
     path = tmp_path / "mine.tsv.gz"
-    path.write_bytes(gzip.compress("ham\thello there\nspam\tWIN a prize\n".encode()))
+    path.write_bytes(gzip.compress(b"ham\thello there\nspam\tWIN a prize\n"))
     assert list(read_sms_file(path)["label"]) == ["ham", "spam"]
     path.write_bytes(b"not gzip at all")
     assert_one_line_error(run_lesson(MODULE, "--quick", "--data", str(path),
