@@ -67,8 +67,9 @@ def render_model_card(fields: dict[str, Any], report: dict[str, Any],
            else "a linear head") + f"; preprocessing in `{fields['paths']['preprocessing']}`.",
         "",
         f"Settings chosen by {selection['criterion']} (the test split took no part): "
-        + "; ".join(f"n-grams {scope[c['ngram_scope']]}: validation loss {c['val_loss']:.4f}"
-                    for c in selection["candidates"]) + ".",
+        + "; ".join(f"n-grams {scope[c['ngram_scope']]}, learning rate {c['lr']:g}: "
+                    f"validation loss {c['val_loss']:.4f}" for c in selection["candidates"])
+        + ".",
         "", "## Intended use", "",
         "Routing or triage of short messages like the training data (same languages, same kind "
         "of text), with a person checking what matters. Each prediction has a probability: send "

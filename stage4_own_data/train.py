@@ -3,9 +3,11 @@
 Classification reuses :func:`stage3_text.classifier.train_classifier` as is (class-weighted
 cross-entropy, Adam, early stopping on the validation loss, :func:`common.training.fit`), with
 stage 3's architecture: character n-grams across word boundaries and masked mean pooling. The
-n-gram scope is not guessed: both candidates of :data:`DEFAULT_GRID` are trained and the one
-with the lower validation loss is kept (the test split plays no part); the card and
-metrics.json say which and why. The quick run trains only the first candidate.
+n-gram scope and the learning rate are not guessed: every candidate of :data:`DEFAULT_GRID`
+(n-grams across words or within tokens at the ``--lr`` rate, and across words at stage 3's
+slower rate) is trained and the one with the lowest validation loss is kept (the test split
+plays no part); the card and metrics.json say which and why. The quick run trains only the
+first candidate.
 Regression (``--task regression``, only when asked) is the same encoder with one output and a
 mean squared error: targets are standardised for training (so the learning rate suits any unit)
 and the scale is folded back into the last layer afterwards, so the saved model outputs the
@@ -45,13 +47,16 @@ class ModelSettings:
     dropout: float = 0.5  # a few hundred rows: heavy dropout, or the n-gram table memorises them
     ngram_scope: str = "text"  # n-grams across words (stage 3's model) or within each token
     pooling: str = "mean"
+    lr: float | None = None  # Adam's learning rate; None: the --lr flag
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 DEFAULT_SETTINGS = ModelSettings()
-DEFAULT_GRID = (DEFAULT_SETTINGS, replace(DEFAULT_SETTINGS, ngram_scope="token"))
+STAGE3_LR = 5e-3  # stage 3's rate: slower, for files of thousands of rows
+DEFAULT_GRID = (DEFAULT_SETTINGS, replace(DEFAULT_SETTINGS, ngram_scope="token"),
+                replace(DEFAULT_SETTINGS, lr=STAGE3_LR))
 QUICK_SETTINGS = ModelSettings(buckets=1 << 12, embed_dim=32)
 
 
@@ -101,19 +106,21 @@ def train_model(
     state = generator.get_state()
     results = []
     for index, candidate in enumerate(grid, start=1):
+        rate = training.lr if candidate.lr is None else candidate.lr
         if len(grid) > 1:
             print(f"candidate {index}/{len(grid)}: n-grams within {_scope_words(candidate)}, "
-                  f"{candidate.buckets} buckets, {candidate.embed_dim} dimensions")
+                  f"{candidate.buckets} buckets, {candidate.embed_dim} dimensions, lr {rate:g}")
         generator.set_state(state)  # every candidate sees the same batches
-        trained = _train_one(splits, task=task, settings=candidate, training=training,
-                             generator=generator, device=device, on_epoch=on_epoch)
+        trained = _train_one(splits, task=task, settings=replace(candidate, lr=rate),
+                             training=replace(training, lr=rate), generator=generator,
+                             device=device, on_epoch=on_epoch)
         results.append(trained)
     best = min(results, key=lambda t: min(t.history.val_losses))
     best.candidates = [{**t.settings.to_json(), "val_loss": min(t.history.val_losses),
                         "best_epoch": t.history.best_epoch} for t in results]
     if len(grid) > 1:
-        print(f"chosen on validation loss: n-grams within {_scope_words(best.settings)} "
-              f"(val loss {min(best.history.val_losses):.4f})")
+        print(f"chosen on validation loss: n-grams within {_scope_words(best.settings)}, "
+              f"lr {best.settings.lr:g} (val loss {min(best.history.val_losses):.4f})")
     return best
 
 

@@ -285,7 +285,7 @@ def test_the_sms_collection_pipeline_reaches_its_f1_bar(tmp_path, capsys):
     assert run.summary["metrics"]["test_f1_spam"] >= 0.955
     metrics = load_bundle(tmp_path / "bundle").read_json("metrics")
     assert metrics["model_selection"]["criterion"] == "lowest validation loss"
-    assert len(metrics["model_selection"]["candidates"]) == 2
+    assert len(metrics["model_selection"]["candidates"]) == 3
     card = (tmp_path / "bundle" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "validation loss" in card
 
