@@ -296,14 +296,14 @@ def test_a_small_real_format_mnist_root_gets_the_bar_of_its_size(tmp_path, capsy
     picks = rng.integers(0, len(digits.target), size=10_000)
     big = np.kron(digits.images[picks], np.ones((3, 3))) * (255 / 16)  # 8×8 → 24×24
     images = np.zeros((len(picks), 28, 28))
-    for index, (dy, dx) in enumerate(rng.integers(0, 5, size=(len(picks), 2))):
+    for index, (dy, dx) in enumerate(rng.integers(0, 3, size=(len(picks), 2))):
         images[index, dy:dy + 24, dx:dx + 24] = big[index]  # shifted copies, not repeats
     raw = tmp_path / "root" / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for prefix, part in (("train", slice(0, 8_000)), ("t10k", slice(8_000, None))):
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images[part].round())
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", digits.target[picks[part]])
-    run = run_lesson(MLP, "--data-dir", str(tmp_path / "root"), "--epochs", "3",
+    run = run_lesson(MLP, "--data-dir", str(tmp_path / "root"), "--epochs", "5",
                      out=tmp_path / "out", capsys=capsys)
     summary = lesson_json(run)
     assert summary["dataset"] == MNIST_NAME and summary["data"]["train"] == 7_200
