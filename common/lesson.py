@@ -155,7 +155,7 @@ def print_summary(summary: LessonSummary) -> None:
     print(f"\n== {summary.stage}.{summary.lesson}: {verdict} in {summary.seconds:.1f} s"
           + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
     if summary.final_loss is not None:
-        print(f"   held-out loss {summary.final_loss:.4g}"
+        print(f"   {summary.loss_name} {summary.final_loss:.4g}"
               + (f" (loss bar {summary.loss_threshold:.4g})" if summary.loss_threshold else ""))
     for name, value in summary.metrics.items():
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -21,8 +21,9 @@ Kind = Literal["train", "tour", "bench", "tool"]
 class LessonSummary:
     """What one lesson run produced and whether it met its bars.
 
-    ``final_loss`` is the loss on held-out data (the lesson says which split), never the
-    training loss; ``loss_threshold`` is its pass bar ("loss bar" in human output), a different
+    ``final_loss`` is the loss on held-out data (``extras["final_loss_split"]`` may say which);
+    a lesson that has none yet says ``"train"`` there, and human output names it so.
+    ``loss_threshold`` is its pass bar ("loss bar" in human output), a different
     thing from a classifier's decision threshold. ``checks`` maps a human-readable bar
     ("held-out loss 0.09 <= loss bar 0.25") to whether it held; the run passes only when every
     check holds. ``extras`` become further top-level JSON keys.
@@ -40,10 +41,16 @@ class LessonSummary:
     extras: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
+    @property
+    def loss_name(self) -> str:
+        """How human output names ``final_loss``: held-out unless the lesson says "train"."""
+        return "training loss" if self.extras.get("final_loss_split") == "train" \
+            else "held-out loss"
+
     def __post_init__(self) -> None:
         if self.final_loss is not None and self.loss_threshold is not None:
             self.check(
-                f"held-out loss {self.final_loss:.4g} <= loss bar {self.loss_threshold:.4g}",
+                f"{self.loss_name} {self.final_loss:.4g} <= loss bar {self.loss_threshold:.4g}",
                 self.final_loss <= self.loss_threshold,
             )
 
