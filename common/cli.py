@@ -137,7 +137,8 @@ def _loss_cell(lesson: dict[str, Any]) -> str:
     if lesson["final_loss"] is None:
         return "-"
     threshold = lesson["loss_threshold"]
-    return f"{lesson['final_loss']:.4g}" + (f" / {threshold:g}" if threshold is not None else "")
+    return f"{lesson['final_loss']:.4g}" + (f" / {threshold:.4g}" if threshold is not None
+                                            else "")
 
 
 def _metric_cell(lesson: dict[str, Any]) -> str:
@@ -148,7 +149,7 @@ def _metric_cell(lesson: dict[str, Any]) -> str:
 
 
 def print_table(stages: list[dict[str, Any]]) -> None:
-    rows = [("stage", "lesson", "loss / threshold", "key metric", "seconds", "result")]
+    rows = [("stage", "lesson", "held-out loss / loss bar", "key metric", "seconds", "result")]
     for stage in stages:
         for lesson in stage["lessons"]:
             rows.append((stage["stage"], lesson["lesson"], _loss_cell(lesson), _metric_cell(lesson),

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from common import distributed
 from common.bundle.errors import BundleError
@@ -31,7 +31,13 @@ RunFn = Callable[[argparse.Namespace], LessonSummary]
 
 
 class LessonArgumentParser(argparse.ArgumentParser):
-    """argparse, but a bad flag gives one line on stderr (and exit 2) instead of the usage dump."""
+    """argparse, but a bad flag gives one line on stderr (and exit 2) instead of the usage dump,
+    and a flag must be spelt in full: ``--text-colum`` is refused, not read as ``--text-column``
+    (a prefix that matches today may match two flags, or the wrong one, tomorrow)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
@@ -205,8 +211,8 @@ def print_summary(summary: LessonSummary) -> None:
           + (f" on {summary.world_size} processes" if summary.world_size > 1 else "")
           + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
     if summary.final_loss is not None:
-        print(f"   final loss {summary.final_loss:.4g}"
-              + (f" (threshold {summary.loss_threshold:g})" if summary.loss_threshold else ""))
+        print(f"   {summary.loss_name} {summary.final_loss:.4g}"
+              + (f" (loss bar {summary.loss_threshold:.4g})" if summary.loss_threshold else ""))
     for name, value in summary.metrics.items():
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"   {name:<28} {shown}")

@@ -38,7 +38,7 @@ def plot_loss_curves(
             ax.plot(range(1, len(values) + 1), values, marker="." if len(values) < 40 else None,
                     label=name)
     if threshold is not None:
-        ax.axhline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:g}")
+        ax.axhline(threshold, color="grey", linestyle="--", label=f"loss bar {threshold:.4g}")
     if log_scale:
         ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel="loss")

@@ -21,8 +21,12 @@ Kind = Literal["train", "tour", "bench", "tool"]
 class LessonSummary:
     """What one lesson run produced and whether it met its bars.
 
-    ``checks`` maps a human-readable bar ("final loss 0.9 <= 1.2") to whether it held; the run
-    passes only when every check holds. ``extras`` become further top-level JSON keys.
+    ``final_loss`` is the loss on held-out data (``extras["final_loss_split"]`` may say which);
+    a lesson that has none yet says ``"train"`` there, and human output names it so.
+    ``loss_threshold`` is its pass bar ("loss bar" in human output), a different
+    thing from a classifier's decision threshold. ``checks`` maps a human-readable bar
+    ("held-out loss 0.09 <= loss bar 0.25") to whether it held; the run passes only when every
+    check holds. ``extras`` become further top-level JSON keys.
     """
 
     stage: str
@@ -38,10 +42,16 @@ class LessonSummary:
     seconds: float = 0.0
     world_size: int = 1  # processes that trained together (torchrun), 1 without it
 
+    @property
+    def loss_name(self) -> str:
+        """How human output names ``final_loss``: held-out unless the lesson says "train"."""
+        return "training loss" if self.extras.get("final_loss_split") == "train" \
+            else "held-out loss"
+
     def __post_init__(self) -> None:
         if self.final_loss is not None and self.loss_threshold is not None:
             self.check(
-                f"final loss {self.final_loss:.4g} <= threshold {self.loss_threshold:.4g}",
+                f"{self.loss_name} {self.final_loss:.4g} <= loss bar {self.loss_threshold:.4g}",
                 self.final_loss <= self.loss_threshold,
             )
 

@@ -22,10 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from common.bundle.textprep import PAD_ID, TextEncoder, TextSpec
 from common.training import EpochRecord, History, TensorBatches, evaluate, fit
 from common.weights import save_safetensors
+
+POOLINGS = ("mean", "sqrt")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class ClassifierConfig:
     embed_dim: int = 64
     hidden_dim: int = 0  # 0: a linear head on the pooled vectors; > 0: one ReLU hidden layer
     dropout: float = 0.2  # on the pooled vectors, while training
+    pooling: str = "mean"  # "mean": sum / count; "sqrt": sum / sqrt(count), an L2-like scale
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
 
     @classmethod
     def for_spec(cls, spec: TextSpec, num_classes: int, **options: Any) -> ClassifierConfig:
@@ -51,13 +59,32 @@ class ClassifierConfig:
         return cls(**data)
 
 
-def masked_mean(vectors: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """Mean of ``vectors[b, t]`` over positions whose id is not padding; 0 for an all-pad row.
+def masked_pool(vectors: torch.Tensor, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
+    """Sum of ``vectors[b, t]`` over non-padding positions, divided by their count (``"mean"``)
+    or by its square root (``"sqrt"``); 0 for an all-pad row.
 
     ``[batch, time, dim]`` → ``[batch, dim]``; a multiply, a sum and a divide: every exporter's ops.
+    With ``"sqrt"`` a text of n distinct features gets the scale a unit-length (L2-normalised)
+    bag of features has, as in TF-IDF: long messages are not averaged into blandness.
     """
     mask = (ids != PAD_ID).unsqueeze(-1).to(vectors.dtype)
-    return (vectors * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    return (vectors * mask).sum(dim=1) / _pool_divisor(ids, pooling)
+
+
+def bag_pool(table: nn.Embedding, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
+    """:func:`masked_pool` of ``table(ids)`` computed by ``embedding_bag``: the same sums without
+    a ``[batch, time, dim]`` tensor in memory, so training is several times faster.
+
+    Used only while training: exported (eval-mode) models keep the plain ops, which every mobile
+    exporter handles; the ONNX parity check compares the two formulations.
+    """
+    sums = F.embedding_bag(ids, table.weight, mode="sum", padding_idx=PAD_ID)
+    return sums / _pool_divisor(ids, pooling)
+
+
+def _pool_divisor(ids: torch.Tensor, pooling: str) -> torch.Tensor:
+    count = (ids != PAD_ID).sum(dim=1, keepdim=True).to(torch.float32).clamp(min=1.0)
+    return count.sqrt() if pooling == "sqrt" else count
 
 
 class TextClassifier(nn.Module):
@@ -80,8 +107,13 @@ class TextClassifier(nn.Module):
                                       nn.Linear(pooled, config.num_classes))
 
     def forward(self, word_ids: torch.Tensor, ngram_ids: torch.Tensor) -> torch.Tensor:
-        words = masked_mean(self.word_embedding(word_ids), word_ids)
-        ngrams = masked_mean(self.ngram_embedding(ngram_ids), ngram_ids)
+        pooling = self.config.pooling
+        if self.training:
+            words = bag_pool(self.word_embedding, word_ids, pooling)
+            ngrams = bag_pool(self.ngram_embedding, ngram_ids, pooling)
+        else:
+            words = masked_pool(self.word_embedding(word_ids), word_ids, pooling)
+            ngrams = masked_pool(self.ngram_embedding(ngram_ids), ngram_ids, pooling)
         return self.head(torch.cat([words, ngrams], dim=1))
 
     def init_word_vectors(self, vectors: torch.Tensor) -> None:
@@ -104,6 +136,7 @@ class TrainingConfig:
     weight_decay: float = 0.0
     patience: int = 5  # epochs without a better validation loss before stopping
     balanced: bool = True  # weight classes by n / (k · count): the rare class counts as much
+    label_smoothing: float = 0.0  # the targets' share spread over all classes (0: one-hot)
 
 
 def encode_tensors(encoder: TextEncoder, texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
@@ -125,7 +158,7 @@ def train_classifier(
     model: TextClassifier,
     encoder: TextEncoder,
     train: tuple[Sequence[str], Sequence[int]],
-    val: tuple[Sequence[str], Sequence[int]],
+    val: tuple[Sequence[str], Sequence[int]] | None,
     config: TrainingConfig,
     *,
     generator: torch.Generator,
@@ -135,20 +168,23 @@ def train_classifier(
 ) -> History:
     """Fit ``model`` on ``(texts, label ids)`` through :func:`common.training.fit`.
 
-    Class-weighted cross-entropy, Adam, early stopping on the validation loss (the best epoch's
-    weights are restored). The validation set chooses when to stop; the test set never enters.
+    Cross-entropy (class-weighted when ``config.balanced``), Adam, and with ``val`` early
+    stopping on the validation loss (the best epoch's weights are restored). Without ``val`` it
+    trains for exactly ``config.epochs``: the refit on train + validation for the epoch count
+    that validation chose. The test set never enters.
     """
     weights = class_weights(train[1], model.config.num_classes) if config.balanced else None
-    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
+    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device),
+                                  label_smoothing=config.label_smoothing)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
                                  weight_decay=config.weight_decay)
     train_batches = TensorBatches(*encode_tensors(encoder, train[0]), _targets(train[1]),
                                   batch_size=config.batch_size, shuffle=True, generator=generator)
-    val_batches = TensorBatches(*encode_tensors(encoder, val[0]), _targets(val[1]),
-                                batch_size=512)
+    val_batches = None if val is None else TensorBatches(
+        *encode_tensors(encoder, val[0]), _targets(val[1]), batch_size=512)
     return fit(model, loss_fn, optimizer, train_batches, epochs=config.epochs, device=device,
-               val_batches=val_batches, patience=config.patience, progress=progress,
-               desc="classifier", on_epoch=on_epoch)
+               val_batches=val_batches, patience=None if val is None else config.patience,
+               progress=progress, desc="classifier", on_epoch=on_epoch)
 
 
 def _targets(labels: Sequence[int]) -> torch.Tensor:

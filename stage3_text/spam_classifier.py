@@ -1,19 +1,24 @@
-"""SMS spam classifier: word + hashed character n-gram embeddings, masked mean, a linear head.
+"""SMS spam classifier: word + hashed character n-gram embeddings, pooled, a linear head.
 
 The whole product path of a text model, small enough to read in one sitting:
-  1. data: the SMS Spam Collection (or the shipped EN/RU messages), duplicates dropped, a
-     stratified train/validation/test split;
-  2. preprocessing as data: a JSON spec (NFKC, lower case, a portable token pattern, a vocabulary
-     built on the training part only, FNV-1a-hashed character n-grams) with test vectors;
+  1. data: the SMS Spam Collection (shipped with the course), duplicates dropped, a stratified
+     train/validation/test split;
+  2. preprocessing as data: a JSON spec (NFKC, lower case, a portable token pattern, a vocabulary,
+     FNV-1a-hashed character n-grams) with test vectors;
   3. the model (``stage3_text.classifier``): ``nn.Embedding`` + masked mean pooling +
-     ``nn.Linear``, trained with class-weighted cross-entropy (spam is the rare class) and early
-     stopping on the validation loss;
-  4. the scikit-learn baseline on the same split: TF-IDF words + logistic regression;
-  5. precision, recall and F1 of spam (accuracy alone flatters: always "ham" scores ~87%);
-  6. export to ONNX and the check that the torch-free runtime agrees with PyTorch.
+     ``nn.Linear``, trained with cross-entropy; character n-grams run across word boundaries
+     (``ngram_scope = "text"``), so "call now" and "txt stop" are features too;
+  4. every choice on the validation split: train on train, early-stop on validation; then refit
+     on train + validation for the epoch count validation chose, so the model sees the same rows
+     as the baselines; the test split is read once, at the end;
+  5. two scikit-learn baselines on the same rows: TF-IDF words + logistic regression, and the
+     strong one, TF-IDF character 2-5-grams + a linear SVM (:data:`SVM_RECIPE`);
+  6. precision, recall and F1 of spam (accuracy alone flatters: always "ham" scores ~87%);
+  7. export to ONNX, the check that the torch-free runtime agrees with PyTorch, and the size of
+     the int8 model a phone would ship.
 
 Run: ``python -m stage3_text.spam_classifier [--data PATH] [--seed S] [--epochs N] [--quick]``
-(``--data ../shared/data/sms_spam_collection/SMSSpamCollection`` for the real collection).
+(``--data data/sms_messages.tsv`` for the short English/Russian set written for the course).
 """
 
 # %%
@@ -23,13 +28,20 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from common.bundle.runtime import TextClassifierRuntime
-from common.bundle.textprep import TextEncoder, TextSpec, build_spec, save_spec_with_vectors
+from common.bundle.textprep import (
+    NGRAM_SCOPES,
+    TextEncoder,
+    TextSpec,
+    build_spec,
+    save_spec_with_vectors,
+)
 from common.devices import pick_device
 from common.lesson import (
     dropout_rate,
@@ -44,8 +56,9 @@ from common.paths import runs_dir
 from common.plots import plot_confusion_matrix, plot_loss_curves
 from common.seed import seed_everything
 from common.summary import LessonSummary
-from common.training import log_epoch
+from common.training import History, log_epoch
 from stage3_text.classifier import (
+    POOLINGS,
     ClassifierConfig,
     TextClassifier,
     TrainingConfig,
@@ -54,25 +67,34 @@ from stage3_text.classifier import (
     save_classifier,
     train_classifier,
 )
+from stage3_text.int8 import quantize_onnx_int8
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx, parity
 from stage3_text.sms_data import (
     COLLECTION_NAME,
     LABELS,
     POSITIVE_LABEL,
     SmsSplit,
+    display_path,
     label_ids,
     load_sms,
     split_sms,
 )
 
 STAGE, LESSON = "stage3_text", "spam_classifier"
-# Mean cross-entropy on the training part at the end (unweighted). A model that always answers
-# "ham" with the class frequency scores about 0.57 on this data; trained, it ends far below.
-LOSS_THRESHOLD = 0.25
+# The pass bar of the held-out (test) cross-entropy. A model that always answers "ham" with the
+# class frequency scores about 0.40 on the collection; trained, it ends far below.
+LOSS_THRESHOLD = 0.2
 QUICK_EPOCHS, QUICK_BUCKETS = 25, 1 << 12  # --quick: a smaller n-gram table trains in seconds
-# Spam F1 on the test split. On the real collection each seed must also beat the baseline, and
-# the mean over seeds 0-2 is expected >= 0.95 (README); the shipped set's test split holds ~20 spam.
+# Spam F1 on the test split, on any data (the written EN/RU set's test split holds ~20 spam).
 F1_BAR = 0.80
+# On the real collection (default run): the model may trail the strong baseline by at most this.
+SVM_MARGIN = 0.005
+MAX_INT8_BYTES = 5 * 1024 * 1024  # what a phone app may ship for this model
+# The strong classic baseline, fixed (scikit-learn): it reproduces 0.952 / 0.969 / 0.977 on
+# seeds 0 / 1 / 2 of the deduplicated collection.
+SVM_RECIPE = ("TfidfVectorizer(analyzer='char_wb', ngram_range=(2, 5), sublinear_tf=True, "
+              "lowercase=True) + LinearSVC(C=1.0)")
+LR_RECIPE = "TfidfVectorizer(sublinear_tf=True) + LogisticRegression(C=10, max_iter=1000)"
 # Minimum functionality, per language; the Russian pair is checked only when the data has Cyrillic.
 BEHAVIOUR = {
     "en": {"spam": "WINNER! You have won a £1000 cash prize. Call 09061701461 now to claim",
@@ -82,23 +104,26 @@ BEHAVIOUR = {
 }
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=40)
     parser.add_argument("--data", default=None,
-                        help="a label<TAB>text file (default: the UCI collection if cached or "
-                             "downloadable, else the shipped EN/RU messages)")
+                        help="a label<TAB>text file, .gz allowed (default: the SMS Spam "
+                             "Collection shipped in data/sms_spam_collection/)")
     parser.add_argument("--lr", type=positive_float, default=5e-3, help="learning rate of Adam")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="messages per step")
     parser.add_argument("--embed-dim", type=positive_int, default=32,
                         help="numbers per word and per n-gram vector")
-    parser.add_argument("--buckets", type=positive_int, default=1 << 15,
+    parser.add_argument("--buckets", type=positive_int, default=1 << 16,
                         help="hash buckets for character n-grams")
+    parser.add_argument("--ngram-scope", choices=NGRAM_SCOPES, default="text",
+                        help="character n-grams within each token, or across the whole text")
+    parser.add_argument("--pooling", choices=POOLINGS, default="mean",
+                        help="divide the summed vectors by the count (mean) or its square root")
     parser.add_argument("--dropout", type=dropout_rate, default=0.5,
                         help="dropout on the pooled vectors while training")
     parser.add_argument("--class-weights", choices=("none", "balanced"), default="none",
                         help="weight the loss by inverse class frequency (balanced) or not")
-    parser.add_argument("--threshold", type=probability, default=0.5,
+    parser.add_argument("--decision-threshold", type=probability, default=0.5,
                         help="spam when P(spam) >= this")
     parser.add_argument("--word2vec", action="store_true",
                         help="start the word vectors from word2vec trained on the training texts")
@@ -116,14 +141,28 @@ def spam_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, floa
             "recall_spam": scores["recall"], "accuracy": scores["accuracy"]}
 
 
-# %% The exact scikit-learn baseline: fitted on the whole training part (train + validation)
+# %% The two scikit-learn baselines, fitted on the whole training part (train + validation)
 def baseline_predictions(split: SmsSplit) -> np.ndarray:
+    """:data:`LR_RECIPE`: word TF-IDF + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(sublinear_tf=True)
     features = vectorizer.fit_transform(split.train_full["text"])
     model = LogisticRegression(C=10, max_iter=1000)
+    model.fit(features, label_ids(split.train_full))
+    return model.predict(vectorizer.transform(split.test["text"]))
+
+
+def svm_baseline_predictions(split: SmsSplit) -> np.ndarray:
+    """:data:`SVM_RECIPE`: character 2-5-gram TF-IDF (within word boundaries) + a linear SVM."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                 lowercase=True)
+    features = vectorizer.fit_transform(split.train_full["text"])
+    model = LinearSVC(C=1.0)
     model.fit(features, label_ids(split.train_full))
     return model.predict(vectorizer.transform(split.test["text"]))
 
@@ -136,6 +175,56 @@ def word2vec_vectors(encoder: TextEncoder, texts: Sequence[str], dim: int, seed:
     print(f"word2vec: skip-gram on {len(sequences)} training messages ({dim}-d vectors)")
     return train_word_vectors(sequences, encoder.spec.vocab_size, SkipGramConfig(dim=dim),
                               seed=seed)
+
+
+# %% Training: choose on validation, then refit on train + validation
+@dataclass
+class Fitted:
+    """A trained model with its preprocessing, and the run that chose its epoch count."""
+
+    model: TextClassifier
+    encoder: TextEncoder
+    choice: History  # train → early stopping on validation: the curves and the best epoch
+    val_spam: np.ndarray  # P(spam) on validation from the choosing run (before the refit)
+
+
+def new_model(args: argparse.Namespace, texts: Sequence[str], buckets: int, seed: int
+              ) -> tuple[TextClassifier, TextEncoder]:
+    """Preprocessing fitted on ``texts`` only, and a fresh model for it (seeded: repeatable)."""
+    spec = build_spec(texts, min_freq=2, buckets=buckets, ngram_scope=args.ngram_scope)
+    encoder = TextEncoder(spec)
+    torch.manual_seed(seed)
+    model = TextClassifier(ClassifierConfig.for_spec(
+        spec, len(LABELS), embed_dim=args.embed_dim, dropout=args.dropout, pooling=args.pooling))
+    if args.word2vec:
+        model.init_word_vectors(word2vec_vectors(encoder, texts, args.embed_dim, seed))
+    return model, encoder
+
+
+def fit_choose_then_refit(args: argparse.Namespace, split: SmsSplit, epochs: int,
+                          buckets: int, device: torch.device) -> Fitted:
+    training = TrainingConfig(epochs=epochs, lr=args.lr, batch_size=args.batch_size,
+                              balanced=args.class_weights == "balanced")
+    model, encoder = new_model(args, list(split.train["text"]), buckets, args.seed)
+    print(f"spec: {encoder.spec.vocab_size} words (min frequency {encoder.spec.min_freq}), "
+          f"{encoder.spec.buckets} n-gram buckets, n = {list(encoder.spec.ngram_sizes)}, "
+          f"scope {encoder.spec.ngram_scope}; pooling {args.pooling}")
+    print("1. train on train, stop on the validation loss:")
+    choice = train_classifier(
+        model, encoder, (list(split.train["text"]), label_ids(split.train)),
+        (list(split.val["text"]), label_ids(split.val)), training,
+        generator=torch.Generator().manual_seed(args.seed), device=device, on_epoch=log_epoch)
+    val_spam = spam_probability(model, encoder, list(split.val["text"]))
+    best = choice.best_epoch or len(choice.records)
+    print(f"2. refit on train + validation ({len(split.train_full)} messages) for the "
+          f"{best} epochs validation chose:")
+    model, encoder = new_model(args, list(split.train_full["text"]), buckets, args.seed)
+    train_classifier(model, encoder,
+                     (list(split.train_full["text"]), label_ids(split.train_full)), None,
+                     replace(training, epochs=best),
+                     generator=torch.Generator().manual_seed(args.seed), device=device,
+                     on_epoch=log_epoch)
+    return Fitted(model.eval(), encoder, choice, val_spam)
 
 
 # %% Artefacts: the spec and its test vectors, the weights, the ONNX model, and the runtime check
@@ -153,8 +242,16 @@ def export_and_check(model: TextClassifier, encoder: TextEncoder, texts: Sequenc
     agree = float(np.mean(np.asarray(runtime_spam) == (torch_spam >= threshold)))
     summary.check(f"torch-free runtime agrees with PyTorch on {agree:.1%} of the test messages",
                   agree == 1.0)
-    print(f"ONNX: max abs logit difference {difference:.2e}; runtime agreement {agree:.1%}")
-    return [str(onnx_path)]
+    int8_path = quantize_onnx_int8(onnx_path, out / "model.int8.onnx")
+    int8_bytes = int8_path.stat().st_size
+    summary.metrics["onnx_bytes"] = float(onnx_path.stat().st_size)
+    summary.metrics["int8_onnx_bytes"] = float(int8_bytes)
+    summary.check(f"int8 model {int8_bytes / 2**20:.2f} MB <= {MAX_INT8_BYTES / 2**20:g} MB",
+                  int8_bytes <= MAX_INT8_BYTES)
+    print(f"ONNX: max abs logit difference {difference:.2e}; runtime agreement {agree:.1%}; "
+          f"{onnx_path.stat().st_size / 2**20:.2f} MB fp32, {int8_bytes / 2**20:.2f} MB int8 "
+          "(ONNX Runtime dynamic int8 of MatMul/Gemm/Gather)")
+    return [str(onnx_path), str(int8_path)]
 
 
 def save_artifacts(model: TextClassifier, spec: TextSpec, threshold: float, out: Path
@@ -165,78 +262,85 @@ def save_artifacts(model: TextClassifier, spec: TextSpec, threshold: float, out:
     weights = save_classifier(model, out / "model.safetensors")
     labels = out / "labels.json"
     labels.write_text(json.dumps({"labels": list(LABELS), "positive_label": POSITIVE_LABEL,
-                                  "threshold": threshold}, indent=1) + "\n", encoding="utf-8")
+                                  "decision_threshold": threshold}, indent=1) + "\n",
+                      encoding="utf-8")
     return [str(spec_path), str(vectors_path), str(weights), str(labels)]
+
+
+def print_comparison(rows: dict[str, dict[str, float]]) -> None:
+    print(f"\ntest split{'':<26}{'F1 spam':>9}{'precision':>11}{'recall':>8}{'accuracy':>10}")
+    for name, row in rows.items():
+        print(f"{name:<36}{row['f1_spam']:>9.4f}{row['precision_spam']:>11.4f}"
+              f"{row['recall_spam']:>8.4f}{row['accuracy']:>10.4f}")
+    print(f"  SVM baseline: {SVM_RECIPE}")
 
 
 # %%
 def run(args: argparse.Namespace) -> LessonSummary:
-    generator = seed_everything(args.seed)
+    seed_everything(args.seed)
     device = pick_device(args.device)
     epochs = min(args.epochs, QUICK_EPOCHS) if args.quick else args.epochs
+    buckets = min(args.buckets, QUICK_BUCKETS) if args.quick else args.buckets
     dataset = load_sms(args.data)
     split = split_sms(dataset.frame, args.seed)
     print(f"split: {split.duplicates_dropped} exact duplicate messages dropped; "
           f"train {len(split.train)}, validation {len(split.val)}, test {len(split.test)} "
           f"(spam share {np.mean(label_ids(split.train_full)):.1%})")
 
-    # Preprocessing is fitted on the training part only: the vocabulary must not peek at the test.
-    buckets = min(args.buckets, QUICK_BUCKETS) if args.quick else args.buckets
-    spec = build_spec(split.train["text"], min_freq=2, buckets=buckets)
-    encoder = TextEncoder(spec)
-    print(f"spec: {spec.vocab_size} words (min frequency {spec.min_freq}), "
-          f"{spec.buckets} n-gram buckets, n = {list(spec.ngram_sizes)}")
+    fitted = fit_choose_then_refit(args, split, epochs, buckets, device)
+    model, encoder, threshold = fitted.model, fitted.encoder, args.decision_threshold
+    val_scores = spam_metrics(label_ids(split.val), (fitted.val_spam >= threshold).astype(int))
 
-    model = TextClassifier(ClassifierConfig.for_spec(spec, len(LABELS), embed_dim=args.embed_dim,
-                                                     dropout=args.dropout))
-    if args.word2vec:
-        model.init_word_vectors(word2vec_vectors(encoder, list(split.train["text"]),
-                                                 args.embed_dim, args.seed))
-    train = (list(split.train["text"]), label_ids(split.train))
-    val = (list(split.val["text"]), label_ids(split.val))
-    training = TrainingConfig(epochs=epochs, lr=args.lr, batch_size=args.batch_size,
-                              balanced=args.class_weights == "balanced")
-    history = train_classifier(model, encoder, train, val, training, generator=generator,
-                               device=device, on_epoch=log_epoch)
-    final_loss = mean_loss(model, encoder, *train, device=device)
-
+    # The test split, once: the model and both baselines on the same rows.
     test_texts, y_test = list(split.test["text"]), label_ids(split.test)
     spam = spam_probability(model, encoder, test_texts)
-    y_pred = (spam >= args.threshold).astype(int)
+    y_pred = (spam >= threshold).astype(int)
+    test_loss = mean_loss(model, encoder, test_texts, y_test, device=device)
     metrics = spam_metrics(y_test, y_pred)
     baseline = spam_metrics(y_test, baseline_predictions(split))
-    metrics["baseline_f1_spam"] = baseline["f1_spam"]
-    metrics["baseline_accuracy"] = baseline["accuracy"]
-    metrics["best_epoch"] = float(history.best_epoch or len(history.records))
-    print(f"\n{'':<24}{'F1 spam':>9}{'precision':>11}{'recall':>8}{'accuracy':>10}")
-    for name, row in (("classifier", metrics), ("TF-IDF + logistic reg.", baseline)):
-        print(f"{name:<24}{row['f1_spam']:>9.4f}{row['precision_spam']:>11.4f}"
-              f"{row['recall_spam']:>8.4f}{row['accuracy']:>10.4f}")
+    svm = spam_metrics(y_test, svm_baseline_predictions(split))
+    metrics.update({
+        "baseline_f1_spam": baseline["f1_spam"], "baseline_accuracy": baseline["accuracy"],
+        "svm_baseline_f1_spam": svm["f1_spam"], "svm_baseline_accuracy": svm["accuracy"],
+        "val_f1_spam": val_scores["f1_spam"], "val_loss": min(fitted.choice.val_losses),
+        "best_epoch": float(fitted.choice.best_epoch or len(fitted.choice.records)),
+    })
+    print_comparison({"classifier (this lesson)": metrics, "TF-IDF words + logistic reg.": baseline,
+                      "TF-IDF char 2-5 + linear SVM": svm})
 
     out = runs_dir(STAGE, LESSON, args.out)
+    weighted = " (class-weighted)" if args.class_weights == "balanced" else ""
     outputs = [
         str(plot_confusion_matrix(confusion(y_test, y_pred, len(LABELS)), LABELS,
                                   out / "confusion_matrix.png",
-                                  title=f"Test split, threshold {args.threshold:g}")),
-        str(plot_loss_curves({"train (weighted)": history.train_losses,
-                              "validation (weighted)": history.val_losses},
-                             out / "loss_curve.png", title="Cross-entropy per epoch")),
+                                  title=f"Test split, decision threshold {threshold:.2f}")),
+        str(plot_loss_curves({"train": fitted.choice.train_losses,
+                              "validation": fitted.choice.val_losses},
+                             out / "loss_curve.png",
+                             title=f"Cross-entropy{weighted} per epoch, choosing the epochs")),
     ]
-    summary = LessonSummary(STAGE, LESSON, "train", dataset=dataset.name, final_loss=final_loss,
+    summary = LessonSummary(STAGE, LESSON, "train", dataset=dataset.name, final_loss=test_loss,
                             loss_threshold=LOSS_THRESHOLD, metrics=metrics,
-                            extras={"data": str(dataset.source)})
-    outputs += save_artifacts(model, spec, args.threshold, out)
+                            extras={"data": display_path(dataset.source),
+                                    "final_loss_split": "test",
+                                    "decision_threshold": threshold,
+                                    "baselines": {"logistic_regression": LR_RECIPE,
+                                                  "svm": SVM_RECIPE},
+                                    "model": {**model.config.to_json(),
+                                              "ngram_scope": encoder.spec.ngram_scope,
+                                              "epochs": int(metrics["best_epoch"])}})
+    outputs += save_artifacts(model, encoder.spec, threshold, out)
     if not args.quick:  # the export takes seconds; the tests cover it in quick runs
-        outputs += export_and_check(model, encoder, test_texts, spam, args.threshold, out,
-                                    summary)
+        outputs += export_and_check(model, encoder, test_texts, spam, threshold, out, summary)
     summary.outputs = outputs
     summary.check(f"spam F1 {metrics['f1_spam']:.4f} >= {F1_BAR}", metrics["f1_spam"] >= F1_BAR)
     if dataset.name == COLLECTION_NAME and not args.quick:
-        summary.check(f"spam F1 >= the baseline's {baseline['f1_spam']:.4f}",
+        summary.check(f"spam F1 >= the logistic-regression baseline's {baseline['f1_spam']:.4f}",
                       metrics["f1_spam"] >= baseline["f1_spam"])
+        summary.check(f"spam F1 within {SVM_MARGIN} of the SVM baseline's {svm['f1_spam']:.4f}",
+                      metrics["f1_spam"] >= svm["f1_spam"] - SVM_MARGIN)
     cyrillic = dataset.frame["text"].str.contains("[а-яё]", case=False).any()
-    check_behaviour(model, encoder, args.threshold, ("en", "ru") if cyrillic else ("en",),
-                    summary)
+    check_behaviour(model, encoder, threshold, ("en", "ru") if cyrillic else ("en",), summary)
     return summary
 
 

@@ -66,8 +66,8 @@ QUICK_BPE_MERGES, BPE_MERGES = 60, 200
 def build_parser() -> argparse.ArgumentParser:
     parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False)
     parser.add_argument("--data", default=None,
-                        help="an SMS file (label<TAB>text lines) for the vocabulary; default: the "
-                             "UCI collection if cached or downloadable, else the shipped messages")
+                        help="an SMS file (label<TAB>text lines, .gz allowed) for the vocabulary; "
+                             "default: the SMS Spam Collection shipped in data/")
     parser.add_argument("--min-freq", type=positive_int, default=2,
                         help="a word needs this many uses in the training messages to get an id")
     parser.add_argument("--text", default=None, help="a message of your own to walk through")

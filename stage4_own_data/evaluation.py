@@ -2,8 +2,10 @@
 
 Classification: accuracy, per-class and macro precision/recall/F1, a confusion matrix. With two
 classes the model outputs a probability for the positive class and *we* choose where to cut it:
-``--target-recall R`` picks, on the validation split, the highest threshold that still finds a
-share R of the positives; the precision it costs compared with the plain 0.5 cut is reported.
+``--target-recall R`` picks, on the validation split, among the thresholds that still find a
+share R of the positives, the one with the best F1 there (ties: the highest); the precision it
+costs compared with the plain 0.5 cut is reported. (The highest such threshold alone would push
+the recall down to exactly R even where a lower cut finds more positives at almost no cost.)
 The test split then measures that choice honestly (it took no part in it).
 
 Regression: MSE (the loss), RMSE, MAE and R² (1 = perfect, 0 = no better than the mean).
@@ -99,10 +101,16 @@ def precision_recall_at(y_true: np.ndarray, scores: np.ndarray, threshold: float
 
 def choose_threshold(y_true: np.ndarray, scores: np.ndarray, target_recall: float
                      ) -> ThresholdChoice:
-    """The highest threshold whose recall on ``(y_true, scores)`` is at least ``target_recall``."""
-    _, recall, thresholds = precision_recall_curve(y_true, scores)
+    """Of the thresholds whose recall on ``(y_true, scores)`` is at least ``target_recall``, the
+    one with the best F1 (the highest of equals); the lowest threshold if none reaches it."""
+    precision, recall, thresholds = precision_recall_curve(y_true, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     reaching = [i for i in range(len(thresholds)) if recall[i] >= target_recall]
-    threshold = float(thresholds[max(reaching)]) if reaching else float(thresholds.min())
+    if reaching:
+        best = max(reaching, key=lambda i: (round(float(f1[i]), 12), i))
+        threshold = float(thresholds[best])
+    else:
+        threshold = float(thresholds.min())
     precision, got = precision_recall_at(y_true, scores, threshold)
     precision_half, recall_half = precision_recall_at(y_true, scores, 0.5)
     return ThresholdChoice(target_recall, threshold, got, precision, recall_half, precision_half)
@@ -155,6 +163,7 @@ def evaluate_classifier(
         per_class = test["per_class"][positive_label]
         evaluation.summary_metrics.update({
             "decision_threshold": choice.threshold,
+            f"test_f1_{positive_label}": per_class["f1"],
             f"test_recall_{positive_label}": per_class["recall"],
             f"test_recall_{positive_label}_ci95_low": per_class["recall_ci95"][0],
             f"test_recall_{positive_label}_ci95_high": per_class["recall_ci95"][1],

@@ -55,12 +55,21 @@ def render_model_card(fields: dict[str, Any], report: dict[str, Any],
         lines.append(f"- MSE {test['mse']:.4g}, RMSE {test['rmse']:.4g}, MAE {test['mae']:.4g}, "
                      f"R² {test['r2']:.3f}")
     config = fields["model"]["config"]
+    selection = metrics["model_selection"]
+    scope = {"text": "across the whole text", "token": "within each token"}
     lines += [
         "", "## Model", "",
         f"`{fields['model']['architecture']}`: word and hashed character n-gram embeddings "
-        f"({config['embed_dim']} dimensions), masked mean pooling, "
+        f"({config['embed_dim']} dimensions; n-grams {scope[selection['chosen']['ngram_scope']]}"
+        f", {selection['chosen']['buckets']} buckets), masked {config.get('pooling', 'mean')} "
+        "pooling, "
         + (f"an MLP head ({config['hidden_dim']} hidden units)" if config["hidden_dim"]
            else "a linear head") + f"; preprocessing in `{fields['paths']['preprocessing']}`.",
+        "",
+        f"Settings chosen by {selection['criterion']} (the test split took no part): "
+        + "; ".join(f"n-grams {scope[c['ngram_scope']]}, learning rate {c['lr']:g}: "
+                    f"validation loss {c['val_loss']:.4f}" for c in selection["candidates"])
+        + ".",
         "", "## Intended use", "",
         "Routing or triage of short messages like the training data (same languages, same kind "
         "of text), with a person checking what matters. Each prediction has a probability: send "

@@ -59,7 +59,7 @@ from stage4_own_data.reading import read_table
 from stage4_own_data.report import add_splits, build_report
 from stage4_own_data.splitting import Splits, check_trainable, data_checks, split_data
 from stage4_own_data.train import (
-    DEFAULT_SETTINGS,
+    DEFAULT_GRID,
     QUICK_SETTINGS,
     Trained,
     train_model,
@@ -165,11 +165,11 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 4. train, measure and write the bundle: all inside a staging folder, renamed at the end
     training = training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
                                batch_size=args.batch_size, patience=args.patience)
-    settings = QUICK_SETTINGS if args.quick else DEFAULT_SETTINGS
+    settings = QUICK_SETTINGS if args.quick else DEFAULT_GRID
 
-    def train(on: Splits, **options: Any) -> Trained:
+    def train(on: Splits, grid: Any = settings, **options: Any) -> Trained:
         """Every model of this run starts from the same seed (so the learning curve does too)."""
-        return train_model(on, task=args.task, settings=settings, training=training,
+        return train_model(on, task=args.task, settings=grid, training=training,
                            generator=seed_everything(args.seed), device=device, **options)
 
     keep_target = holds_good_bundle(out)
@@ -181,7 +181,8 @@ def run(args: argparse.Namespace) -> LessonSummary:
             evaluation.plots.append(plot_loss_curves(
                 {"train": trained.history.train_losses, "validation": trained.history.val_losses},
                 staging / "plots" / "loss_curves.png", title=f"Loss per epoch ({args.task})"))
-            curve = learning_curve(splits, trained, lambda part: train(part, progress=False),
+            curve = learning_curve(splits, trained,  # the chosen settings only, not the grid
+                                   lambda part: train(part, trained.settings, progress=False),
                                    task=args.task, seed=args.seed)
             evaluation.plots.append(plot_learning_curve(curve, staging / "plots" /
                                                         "learning_curve.png"))
@@ -304,6 +305,7 @@ def _metrics_document(trained: Trained, evaluation: Assessment, report: dict[str
         **evaluation.details,
         "history": {"train_loss": history.train_losses, "val_loss": history.val_losses,
                     "best_epoch": history.best_epoch, "stopped_early": history.stopped_early},
+        "model_selection": trained.selection_json(),
         "data": _data_facts(report),
         "seed": args.seed, "quick": args.quick,
     }

@@ -25,6 +25,9 @@ Guesses, each reported in :attr:`Table.notes`:
   through a ``.gz`` suffix (gzip files are decompressed first);
 * delimiter (CSV): the one of ``,`` ``;`` tab ``|`` that splits the most sample lines into the same
   number (at least two) of fields; ``--sep`` overrides it;
+* quotes: in tab-separated files quotes are literal characters (every line is a record), as in
+  the SMS Spam Collection, whose texts have unbalanced quotes that a CSV reader would follow
+  across lines; in other delimited files a quoted field may hold the delimiter or a line break;
 * header: the first row is a header when each of its cells looks like a column name (short, no
   sentence punctuation, not a number) and none of them appears again below it in its column (a
   label such as "spam" on line 1 that recurs further down is data, not a name). ``--no-header``
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import json
 import re
 import zlib
@@ -116,7 +120,7 @@ def read_table(
     name = path.name[:-3] if path.suffix.lower() == ".gz" else path.name
     fmt = SUFFIX_FORMATS.get(Path(name).suffix.lower(), "csv")
     if fmt == "parquet":
-        return _read_parquet(path)
+        return _read_parquet(path.read_bytes(), path)
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -283,6 +287,8 @@ def _read_delimited(
         notes.append(f"header {'found' if header else 'not found'}: {why}")
     else:
         notes.append("header " + ("expected (columns named)" if header else "off (--no-header)"))
+    if delimiter == "\t":
+        notes.append("tab-separated: quotes are literal characters (every line is a record)")
     if header:
         cells = ["" if cell is None else str(cell) for cell in frame.iloc[0]]
         frame = frame.iloc[1:].reset_index(drop=True)
@@ -369,11 +375,11 @@ def _gunzip(raw: bytes, path: Path) -> bytes:
     return data
 
 
-def _read_parquet(path: Path) -> Table:
+def _read_parquet(raw: bytes, path: Path) -> Table:
     if importlib.util.find_spec("pyarrow") is None:
         raise UsageError("reading Parquet needs pyarrow (pip install pyarrow); or save it as CSV")
     try:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(io.BytesIO(raw))
     except Exception as error:  # pyarrow raises many types for a broken file
         raise UsageError(f"cannot read {path} as Parquet: {error}") from None
     frame = _as_text(frame)

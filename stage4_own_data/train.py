@@ -1,7 +1,13 @@
 """Training on the split: stage 3's text classifier, for any number of classes or a number.
 
 Classification reuses :func:`stage3_text.classifier.train_classifier` as is (class-weighted
-cross-entropy, Adam, early stopping on the validation loss, :func:`common.training.fit`).
+cross-entropy, Adam, early stopping on the validation loss, :func:`common.training.fit`), with
+stage 3's architecture: character n-grams across word boundaries and masked mean pooling. The
+n-gram scope and the learning rate are not guessed: every candidate of :data:`DEFAULT_GRID`
+(n-grams across words or within tokens at the ``--lr`` rate, and across words at stage 3's
+slower rate) is trained and the one with the lowest validation loss is kept (the test split
+plays no part); the card and metrics.json say which and why. The quick run trains only the
+first candidate.
 Regression (``--task regression``, only when asked) is the same encoder with one output and a
 mean squared error: targets are standardised for training (so the learning rate suits any unit)
 and the scale is folded back into the last layer afterwards, so the saved model outputs the
@@ -10,8 +16,9 @@ target in its own units and a runtime needs no extra step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,14 +40,23 @@ from stage4_own_data.splitting import Splits
 class ModelSettings:
     """Size of the preprocessing and the model; the quick run uses a smaller one."""
 
-    buckets: int = 1 << 14
+    buckets: int = 1 << 15
     min_freq: int = 1
-    embed_dim: int = 64
+    embed_dim: int = 32
     hidden_dim: int = 0
     dropout: float = 0.5  # a few hundred rows: heavy dropout, or the n-gram table memorises them
+    ngram_scope: str = "text"  # n-grams across words (stage 3's model) or within each token
+    pooling: str = "mean"
+    lr: float | None = None  # Adam's learning rate; None: the --lr flag
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 DEFAULT_SETTINGS = ModelSettings()
+STAGE3_LR = 5e-3  # stage 3's rate: slower, for files of thousands of rows
+DEFAULT_GRID = (DEFAULT_SETTINGS, replace(DEFAULT_SETTINGS, ngram_scope="token"),
+                replace(DEFAULT_SETTINGS, lr=STAGE3_LR))
 QUICK_SETTINGS = ModelSettings(buckets=1 << 12, embed_dim=32)
 
 
@@ -53,10 +69,18 @@ class Trained:
     config: ClassifierConfig
     history: History
     labels: tuple[str, ...]  # class names by id; empty for regression
+    settings: ModelSettings = DEFAULT_SETTINGS
+    # every candidate tried, with its validation loss; the chosen one is ``settings``
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def encoder(self) -> TextEncoder:
         return TextEncoder(self.spec)
+
+    def selection_json(self) -> dict[str, Any]:
+        """How the settings were chosen, for metrics.json and the model card."""
+        return {"criterion": "lowest validation loss", "chosen": self.settings.to_json(),
+                "candidates": self.candidates}
 
 
 def label_ids(labels: list, classes: tuple[str, ...]) -> list[int]:
@@ -68,19 +92,54 @@ def train_model(
     splits: Splits,
     *,
     task: str,
-    settings: ModelSettings,
+    settings: ModelSettings | Sequence[ModelSettings],
     training: TrainingConfig,
     generator: torch.Generator,
     device: torch.device,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     progress: bool = True,
 ) -> Trained:
+    """Train each candidate of ``settings`` on train, stop on validation; keep the best.
+
+    "Best" is the lowest validation loss: the test split never takes part in the choice.
+    """
+    grid = [settings] if isinstance(settings, ModelSettings) else list(settings)
+    state = generator.get_state()
+    results = []
+    for index, candidate in enumerate(grid, start=1):
+        rate = training.lr if candidate.lr is None else candidate.lr
+        if len(grid) > 1:
+            print(f"candidate {index}/{len(grid)}: n-grams within {_scope_words(candidate)}, "
+                  f"{candidate.buckets} buckets, {candidate.embed_dim} dimensions, lr {rate:g}")
+        generator.set_state(state)  # every candidate sees the same batches
+        trained = _train_one(splits, task=task, settings=replace(candidate, lr=rate),
+                             training=replace(training, lr=rate), generator=generator,
+                             device=device, on_epoch=on_epoch, progress=progress)
+        results.append(trained)
+    best = min(results, key=lambda t: min(t.history.val_losses))
+    best.candidates = [{**t.settings.to_json(), "val_loss": min(t.history.val_losses),
+                        "best_epoch": t.history.best_epoch} for t in results]
+    if len(grid) > 1:
+        print(f"chosen on validation loss: n-grams within {_scope_words(best.settings)}, "
+              f"lr {best.settings.lr:g} (val loss {min(best.history.val_losses):.4f})")
+    return best
+
+
+def _scope_words(settings: ModelSettings) -> str:
+    return "the whole text" if settings.ngram_scope == "text" else "each token"
+
+
+def _train_one(splits: Splits, *, task: str, settings: ModelSettings, training: TrainingConfig,
+               generator: torch.Generator, device: torch.device,
+               on_epoch: Callable[[EpochRecord], None] | None, progress: bool) -> Trained:
     """Build the spec from the training texts only, then train on train, stop on validation."""
-    spec = build_spec(splits.train.texts, min_freq=settings.min_freq, buckets=settings.buckets)
+    spec = build_spec(splits.train.texts, min_freq=settings.min_freq, buckets=settings.buckets,
+                      ngram_scope=settings.ngram_scope)
     encoder = TextEncoder(spec)
     classes = tuple(sorted(set(splits.train.labels))) if task == "classification" else ()
     config = ClassifierConfig.for_spec(spec, len(classes) or 1, embed_dim=settings.embed_dim,
-                                       hidden_dim=settings.hidden_dim, dropout=settings.dropout)
+                                       hidden_dim=settings.hidden_dim, dropout=settings.dropout,
+                                       pooling=settings.pooling)
     model = TextClassifier(config)
     if task == "classification":
         history = train_classifier(
@@ -91,7 +150,7 @@ def train_model(
     else:
         history = _train_regressor(model, encoder, splits, training, generator, device, on_epoch,
                                    progress)
-    return Trained(model.cpu().eval(), spec, config, history, classes)
+    return Trained(model.cpu().eval(), spec, config, history, classes, settings)
 
 
 def _train_regressor(

@@ -27,6 +27,7 @@ from common.bundle.textprep import TextSpec
 from common.lesson import lesson_main, lesson_parser
 from common.paths import runs_dir
 from common.summary import LessonSummary
+from stage3_text.int8 import quantize_onnx_int8
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx
 from stage5b_on_device.measure import human_bytes, markdown_table, max_abs_diff, size_bytes
 from stage5b_on_device.mobile_formats import (
@@ -47,7 +48,7 @@ from stage5b_on_device.model_dir import (
     seal_model_dir,
     write_model_dir,
 )
-from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
+from stage5b_on_device.ort_tools import OrtRunner, to_ort_format
 from stage5b_on_device.quiet import add_verbose_arg, third_party_output
 from stage5b_on_device.workload import Workload, add_workload_args, load_workload
 

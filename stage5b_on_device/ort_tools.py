@@ -2,15 +2,9 @@
 
 Torch-free: it starts from an ``.onnx`` file (``stage3_text.onnx_export`` writes one).
 
-* :func:`quantize_onnx_int8` is ONNX Runtime's *dynamic* quantization: weights stored as int8 with a
-  scale, activations quantized on the fly. ``Gather`` is included on purpose: the embedding
-  tables are read by ``Gather`` and hold almost every weight, so leaving it out would keep the
-  file nearly as big as fp32.
-  The weights are stored as *unsigned* 8-bit integers (with a zero point): on x86 CPUs without
-  VNNI (AVX2 only), ONNX Runtime multiplies unsigned activations by *signed* weights with an
-  instruction that saturates pairs of products at 16 bits, so a laptop's answer drifted from a
-  phone's or a browser's (up to 0.78 in a logit on 7 of 336 texts here). Unsigned weights take an
-  exact path everywhere: the same int8 model gives the same logits on every device.
+* :func:`quantize_onnx_int8` (from ``stage3_text.int8``, where stage 3 measures its model's
+  int8 size, and where the choice of unsigned weights is explained) is ONNX Runtime's *dynamic*
+  quantization of MatMul/Gemm/Gather weights.
 * :func:`to_ort_format` converts to the ORT format, the flatbuffer that ONNX Runtime Mobile
   (onnxruntime-android, onnxruntime-objc/-c) loads without an ONNX parser, with the graph
   optimisations already applied.
@@ -20,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,24 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from common.bundle.session import open_session, session_logits
-
-QUANTIZED_OPS = ("MatMul", "Gemm", "Gather")
-
-
-def quantize_onnx_int8(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantization of ``source`` (weights of MatMul/Gemm/Gather) into ``target``."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    quiet = logging.getLogger()  # the quantizer logs a pre-processing hint on the root logger
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(source, target, op_types_to_quantize=list(QUANTIZED_OPS),
-                         weight_type=QuantType.QUInt8)
-    finally:
-        quiet.setLevel(level)
-    return target
 
 
 def to_ort_format(source: Path, target: Path) -> Path:

@@ -11,8 +11,10 @@ What it does *not* do: make the model smaller or faster by itself. A dense file 
 four bytes like any other number; only compression (gzip, an app store's download) or sparse
 kernels turn zeros into savings. The table shows both sizes.
 
-    python -m stage5b_on_device.prune \\
-        --eval-data path/to/SMSSpamCollection
+A ham/spam bundle with a small test split is judged on the SMS Spam Collection shipped in
+``data/sms_spam_collection/`` (see ``stage5b_on_device.workload``)::
+
+    python -m stage5b_on_device.prune --bundle runs/stage4_own_data/bundles/SMSSpamCollection
 """
 
 # %%

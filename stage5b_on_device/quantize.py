@@ -11,8 +11,10 @@ For each variant: file size, p50 latency of one text, quality (F1 / accuracy) an
 the fp32 model's decisions. Bars (on 1,000+ texts): the int8 ``.ort`` is at most 30% of the fp32
 one, loses at most one point of F1, and agrees with fp32 on at least 99% of texts.
 
-    python -m stage5b_on_device.quantize \\
-        --eval-data path/to/SMSSpamCollection
+A ham/spam bundle with a small test split is judged on the SMS Spam Collection shipped in
+``data/sms_spam_collection/`` (see ``stage5b_on_device.workload``)::
+
+    python -m stage5b_on_device.quantize --bundle runs/stage4_own_data/bundles/SMSSpamCollection
 """
 
 # %%
@@ -26,6 +28,7 @@ from pathlib import Path
 from common.lesson import lesson_main, lesson_parser
 from common.paths import runs_dir
 from common.summary import LessonSummary
+from stage3_text.int8 import quantize_onnx_int8
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx
 from stage5b_on_device.measure import (
     agreement,
@@ -34,7 +37,7 @@ from stage5b_on_device.measure import (
     max_abs_diff,
     size_bytes,
 )
-from stage5b_on_device.ort_tools import OrtRunner, quantize_onnx_int8, to_ort_format
+from stage5b_on_device.ort_tools import OrtRunner, to_ort_format
 from stage5b_on_device.quiet import add_verbose_arg, third_party_output
 from stage5b_on_device.torch_int8 import quantize_torch_int8, saved_bytes
 from stage5b_on_device.workload import (

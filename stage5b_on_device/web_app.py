@@ -61,7 +61,7 @@ console.log(JSON.stringify(new SpecEncoder(loadSpec(spec)).failedVectors(vectors
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], trains=False,
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], device_flag=False,
                            out_help="where to write the app (default: runs/stage5b_on_device/"
                                     "web_app/); a previous build there is replaced")
     parser.add_argument("--model-dir", type=Path, default=None,

@@ -1,11 +1,13 @@
 """What every stage-5b lesson starts from: a stage-4 bundle's model and the texts to judge it on.
 
 Quality comparisons need many texts: on 100 texts one message is a whole point of F1, so a
-quantized model could look better or worse by chance. The evaluation set is the bundle's test
-split when it holds at least :data:`MIN_EVAL_TEXTS`, otherwise ``--eval-data PATH``: a file with
-the bundle's labels, read and cleaned by stage 4's own reader (any format the pipeline takes —
-the SMS Spam Collection works for a spam bundle). Rows whose text the bundle trained on are
-dropped and counted, as are rows with a label the bundle does not know.
+quantized model could look better or worse by chance. The evaluation set is ``--eval-data PATH``
+when given: a file with the bundle's labels, read and cleaned by stage 4's own reader (any format
+the pipeline takes). Otherwise it is the bundle's test split when that holds at least
+:data:`MIN_EVAL_TEXTS` texts; for a smaller ``ham``/``spam`` bundle, the SMS Spam Collection
+shipped with the course (``data/sms_spam_collection/``); for any other bundle, the small test
+split, with the bars reported but not enforced. Rows whose text the bundle trained on are dropped
+and counted, as are rows with a label the bundle does not know.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from common.errors import UsageError
 from common.lesson import add_bundle_flag
 from common.metrics import binary_metrics, classification_metrics
 from common.paths import chosen_bundle
+from stage3_text.sms_data import LABELS as SMS_LABELS
+from stage3_text.sms_data import SHIPPED_COLLECTION_PATH, display_path
 from stage4_own_data import (
     BundleModel,
     choose_columns,
@@ -157,8 +161,9 @@ def add_workload_args(parser: argparse.ArgumentParser) -> None:
     add_bundle_flag(parser, "stage 4 model bundle")
     parser.add_argument("--eval-data", type=Path, default=None,
                         help="texts with the bundle's labels to judge quality on (any file the "
-                             f"stage 4 pipeline reads); needed when the test split has fewer "
-                             f"than {MIN_EVAL_TEXTS} texts")
+                             "stage 4 pipeline reads; default: the test split, or for a ham/spam "
+                             f"bundle whose test split has fewer than {MIN_EVAL_TEXTS} texts the "
+                             "shipped SMS Spam Collection)")
 
 
 def load_workload(args: argparse.Namespace, *,
@@ -173,6 +178,11 @@ def load_workload(args: argparse.Namespace, *,
     test = read_split(loaded, "test")
     if args.eval_data is not None:
         evaluation = read_eval_data(args.eval_data, loaded)
+    elif len(test) < MIN_EVAL_TEXTS and set(loaded.bundle.labels) == set(SMS_LABELS):
+        announce(f"  note: the test split has {len(test)} texts; quality bars need "
+                 f"{MIN_EVAL_TEXTS}+, so a ham/spam bundle is judged on the shipped SMS Spam "
+                 f"Collection ({display_path(SHIPPED_COLLECTION_PATH)})")
+        evaluation = read_eval_data(SHIPPED_COLLECTION_PATH, loaded)
     else:
         evaluation = test
         if len(test) < MIN_EVAL_TEXTS:

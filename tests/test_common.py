@@ -13,7 +13,7 @@ from torch import nn
 from common.data.download import DownloadError, download, file_digest, with_fallback
 from common.devices import pick_device
 from common.errors import NonFiniteLossError, UsageError
-from common.lesson import lesson_parser
+from common.lesson import lesson_parser, print_summary
 from common.metrics import binary_metrics, classification_metrics, regression_metrics
 from common.summary import LessonSummary, validate
 from common.training import TensorBatches, evaluate, fit
@@ -156,8 +156,28 @@ def test_summary_passes_only_when_every_check_holds():
     summary = LessonSummary("stage1_basics", "x", "train", dataset="d", final_loss=0.5,
                             loss_threshold=0.4, metrics={"acc": 0.9})
     assert not summary.passed
-    assert summary.failed_checks == ["final loss 0.5 <= threshold 0.4"]
+    assert summary.failed_checks == ["held-out loss 0.5 <= loss bar 0.4"]
     validate(summary.to_json())
+
+
+def test_human_summary_names_the_loss_and_rounds_every_figure(capsys):
+    summary = LessonSummary("stage3_text", "x", "train", dataset="d", final_loss=0.0456674063,
+                            loss_threshold=2.4953314, metrics={"f1_spam": 0.965663112})
+    print_summary(summary)
+    shown = capsys.readouterr().out
+    assert "held-out loss 0.04567 (loss bar 2.495)" in shown
+    assert "0.9657" in shown and "0.965663" not in shown and "2.49533" not in shown
+    assert "threshold" not in shown  # the loss bar is not a decision threshold
+
+
+def test_flags_must_be_spelt_in_full(capsys):
+    parser = lesson_parser("stage9_x.lesson", "test", epochs=3)
+    parser.add_argument("--text-column")
+    assert parser.parse_args(["--text-column", "1"]).text_column == "1"
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(["--text-colum", "1"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --text-colum" in capsys.readouterr().err
 
 
 def test_schema_rejects_malformed_summaries():

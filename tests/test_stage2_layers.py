@@ -279,6 +279,39 @@ def test_data_dir_that_is_a_file_exits_2(tmp_path, capsys):
     assert_one_line_error(run)
 
 
+def test_mnist_bar_follows_the_training_set_size():
+    """98% at full size; an 8,000-image root (7,200 after validation) that reaches 96.25% passes."""
+    assert mlp_mnist.mnist_accuracy_bar(54_000) == pytest.approx(0.98)
+    assert mlp_mnist.mnist_accuracy_bar(60_000) == pytest.approx(0.98)
+    assert 0.95 < mlp_mnist.mnist_accuracy_bar(7_200) <= 0.9625
+    assert mlp_mnist.mnist_accuracy_bar(1_000) < mlp_mnist.mnist_accuracy_bar(7_200)
+
+
+def test_a_small_real_format_mnist_root_gets_the_bar_of_its_size(tmp_path, capsys):
+    """8,000 training images in MNIST's files: the lesson measures against its size's bar."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(digits.target), size=10_000)
+    big = np.kron(digits.images[picks], np.ones((3, 3))) * (255 / 16)  # 8×8 → 24×24
+    images = np.zeros((len(picks), 28, 28))
+    for index, (dy, dx) in enumerate(rng.integers(0, 3, size=(len(picks), 2))):
+        images[index, dy:dy + 24, dx:dx + 24] = big[index]  # shifted copies, not repeats
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, part in (("train", slice(0, 8_000)), ("t10k", slice(8_000, None))):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images[part].round())
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", digits.target[picks[part]])
+    run = run_lesson(MLP, "--data-dir", str(tmp_path / "root"), "--epochs", "5",
+                     out=tmp_path / "out", capsys=capsys)
+    summary = lesson_json(run)
+    assert summary["dataset"] == MNIST_NAME and summary["data"]["train"] == 7_200
+    assert summary["accuracy_bar"] == pytest.approx(mlp_mnist.mnist_accuracy_bar(7_200))
+    assert summary["metrics"]["test_accuracy"] >= summary["accuracy_bar"]
+    assert run.code == 0 and summary["passed"], summary["failed_checks"]
+
+
 def test_hidden_widths_parse():
     assert parse_hidden("256") == (256,)
     assert parse_hidden("512, 256") == (512, 256)
@@ -296,7 +329,7 @@ def test_full_mnist_reaches_98_percent(tmp_path, capsys):
     run = run_lesson(MLP, out=tmp_path, capsys=capsys)
     summary = lesson_json(run)
     assert summary["dataset"] == MNIST_NAME
-    assert summary["metrics"]["test_accuracy"] >= mlp_mnist.MNIST_ACCURACY_BAR
+    assert summary["metrics"]["test_accuracy"] >= summary["accuracy_bar"] == pytest.approx(0.98)
     assert run.code == 0 and summary["passed"], summary["failed_checks"]
 
 

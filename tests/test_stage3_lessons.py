@@ -1,4 +1,4 @@
-"""Stage 3 lessons: tokens, embeddings, word2vec (offline, quick mode, shipped messages)."""
+"""Stage 3 lessons: tokens, embeddings, word2vec (offline, quick mode, the shipped collection)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_quick_run_passes_and_reports_valid_json(module, tmp_path, capsys):
     assert run.code == 0, summary["failed_checks"]
     assert summary["passed"] and summary["failed_checks"] == []
     if module != "stage3_text.embeddings":
-        assert summary["dataset"] == "sms-shipped"  # tests are offline: the shipped messages
+        assert summary["dataset"] == "sms-spam-collection"  # offline: the shipped collection
     for path in summary["outputs"]:
         assert (tmp_path / path.rsplit("/", 1)[-1]).stat().st_size > 0
     if module == "stage3_text.word2vec":

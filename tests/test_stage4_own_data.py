@@ -60,10 +60,10 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LessonRun, Path
 
 @pytest.fixture(scope="module")
 def sms_rows() -> list[tuple[str, str]]:
-    """Two-class messages (stage 3's shipped SMS set) that cp1251 can encode."""
-    from stage3_text.sms_data import SHIPPED_PATH, read_sms_file
+    """Two-class messages (stage 3's written EN/RU SMS set) that cp1251 can encode."""
+    from stage3_text.sms_data import WRITTEN_PATH, read_sms_file
 
-    frame = read_sms_file(SHIPPED_PATH)
+    frame = read_sms_file(WRITTEN_PATH)
     rows = []
     for label, text in zip(frame["label"], frame["text"], strict=True):
         try:
@@ -239,6 +239,72 @@ def test_file_variants_read_to_the_same_rows(sms_rows, tmp_path, variant):
         assert not table.header
     cleaned = clean(table.values(columns.text), table.values(columns.label))
     assert (cleaned.texts, cleaned.labels) == (expected.texts, expected.labels)
+
+
+# --- compressed input and the tab rule ------------------------------------------------------------
+
+def test_the_shipped_sms_collection_reads_one_row_per_line():
+    """gzip, then tab-separated with literal quotes: 5,574 lines are 5,574 rows, none merged."""
+    from stage3_text.sms_data import SHIPPED_COLLECTION_PATH
+
+    table = read_table(SHIPPED_COLLECTION_PATH, header=False)
+    assert (table.rows, table.malformed_rows, table.delimiter) == (5574, 0, "\t")
+    assert any("gzip" in note for note in table.notes)
+    assert any("quotes are literal" in note for note in table.notes)
+    cleaned = clean(table.values("column_1"), table.values("column_0"))
+    # 403 exact duplicates, plus 12 that differ only in case or spacing (stage 4's text_key)
+    assert cleaned.rows_in == 5574 and cleaned.rows_dropped["duplicate"] == 415
+
+
+def test_tab_separated_quotes_are_literal_but_csv_quotes_still_quote(tmp_path):
+    tsv = _file(tmp_path / "x.tsv", b'ham\t"Hi there\nspam\tWIN "big" now\nham\tok"\n')
+    table = read_table(tsv, header=False)
+    assert table.values("column_1") == ['"Hi there', 'WIN "big" now', 'ok"'] and table.rows == 3
+    csv_file = _file(tmp_path / "x.csv", b'text,label\n"a, quoted\nline",ham\nplain,spam\n')
+    assert read_table(csv_file).values("text") == ["a, quoted\nline", "plain"]
+
+
+@pytest.mark.parametrize("name", ["rows.csv.gz", "rows.tsv.gz", "rows.jsonl.gz"])
+def test_gzip_input_is_decompressed_then_read_by_its_inner_suffix(tmp_path, name):
+    import gzip
+
+    body = {"rows.csv.gz": b"text,label\nhello there,ham\nwin now,spam\n",
+            "rows.tsv.gz": b"text\tlabel\nhello there\tham\nwin now\tspam\n",
+            "rows.jsonl.gz": b'{"text": "hello there", "label": "ham"}\n'
+                             b'{"text": "win now", "label": "spam"}\n'}[name]
+    table = read_table(_file(tmp_path / name, gzip.compress(body)))
+    assert table.values("text") == ["hello there", "win now"]
+    assert table.format == {"rows.csv.gz": "csv", "rows.tsv.gz": "tsv",
+                            "rows.jsonl.gz": "jsonl"}[name]
+    broken = _file(tmp_path / "broken.csv.gz", b"not gzip")
+    with pytest.raises(UsageError, match="decompress"):
+        read_table(broken)
+
+
+def test_a_flag_prefix_is_refused(capsys):
+    """``--text-colum`` is not read as ``--text-column``: one line on stderr, exit 2."""
+    with pytest.raises(SystemExit) as stop:
+        pipeline.main(["--quick", "--text-colum", "1"])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and "unrecognized arguments: --text-colum 1" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_the_sms_collection_pipeline_reaches_its_f1_bar(tmp_path, capsys):
+    from stage3_text.sms_data import SHIPPED_COLLECTION_PATH
+
+    run = run_lesson(MODULE, "--input", str(SHIPPED_COLLECTION_PATH), "--no-header",
+                     "--label-column", "0", "--text-column", "1", out=tmp_path / "bundle",
+                     capsys=capsys)
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    assert run.summary["data"]["rows_in"] == 5574
+    assert run.summary["metrics"]["test_f1_spam"] >= 0.955
+    metrics = load_bundle(tmp_path / "bundle").read_json("metrics")
+    assert metrics["model_selection"]["criterion"] == "lowest validation loss"
+    assert len(metrics["model_selection"]["candidates"]) == 3
+    card = (tmp_path / "bundle" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "validation loss" in card
 
 
 # --- bad input: exit 2, one line, nothing written ------------------------------------------------
@@ -440,7 +506,12 @@ def test_threshold_reaches_the_target_recall():
     choice = choose_threshold(y, scores, target_recall=1.0)
     assert choice.threshold == pytest.approx(0.4) and choice.val_recall == 1.0
     assert choice.precision_cost == pytest.approx(0.75 - 4 / 5)
-    assert choose_threshold(y, scores, target_recall=0.5).threshold == pytest.approx(0.8)
+    # recall >= 0.5 at 0.4 (F1 0.89), 0.6 (0.75), 0.7 (0.86), 0.8 (0.67): the best F1 wins
+    assert choose_threshold(y, scores, target_recall=0.5).threshold == pytest.approx(0.4)
+    # equal F1 (2/3) at 0.2 (every text) and 0.8 (half the positives, no false alarm): the higher
+    tied = choose_threshold(np.array([1, 1, 0, 0, 0, 0, 1, 1]),
+                            np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]), 0.5)
+    assert tied.threshold == pytest.approx(0.8)
 
 
 # --- every record kept or counted, with the line an editor shows ---------------------------------

@@ -21,6 +21,7 @@ import torch
 
 from common.summary import validate
 from stage3_text.onnx_export import PARITY_TOLERANCE
+from stage3_text.sms_data import SHIPPED_COLLECTION_PATH, WRITTEN_PATH
 from stage5b_on_device.measure import gzip_bytes, size_bytes
 from tests.conftest import (
     PROJECT_ROOT,
@@ -32,8 +33,7 @@ from tests.conftest import (
     run_lesson,
 )
 
-SMS_COLLECTION = (PROJECT_ROOT.parent / "shared" / "data" / "sms_spam_collection"
-                  / "SMSSpamCollection")
+SMS_FLAGS = ("--no-header", "--label-column", "0", "--text-column", "1")
 BLOCKER = '''
 import importlib.abc, socket, sys
 
@@ -425,6 +425,22 @@ def test_eval_data_drops_unknown_labels_and_training_texts(workload, bundle_dir:
     assert found.dropped == {"in_train_split": 1, "unknown_label": 1}
 
 
+def test_a_small_spam_bundle_is_judged_on_the_shipped_collection(tmp_path: Path) -> None:
+    """Too few test texts and ham/spam labels: the shipped collection, minus its training texts."""
+    from stage4_own_data.pipeline import build_bundle
+    from stage5b_on_device.workload import MIN_EVAL_TEXTS, load_workload
+
+    bundle = tmp_path / "bundle"
+    build_bundle(bundle, quick=True, extra_args=("--input", str(WRITTEN_PATH), *SMS_FLAGS))
+    said: list[str] = []
+    loaded = load_workload(argparse.Namespace(bundle=bundle, eval_data=None, quick=False),
+                           announce=said.append)
+    assert loaded.eval.name == f"file:{SHIPPED_COLLECTION_PATH.name}"
+    assert len(loaded.eval) >= MIN_EVAL_TEXTS and loaded.bars_apply
+    assert loaded.eval.dropped["duplicate"] > 0  # dropped rows are counted, as with --eval-data
+    assert any("shipped SMS Spam Collection" in line for line in said)
+
+
 def test_missing_bundle_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     run = run_lesson("stage5b_on_device.quantize", "--quick", "--bundle",
                      str(tmp_path / "nothing"), out=tmp_path, capsys=capsys)
@@ -434,11 +450,10 @@ def test_missing_bundle_is_one_line_error(tmp_path: Path, capsys: pytest.Capture
 # --- the bars on 1,000+ real texts (slow: trains a full bundle on the SMS collection) -------
 @pytest.fixture(scope="module")
 def sms_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not SMS_COLLECTION.is_file():
-        pytest.skip(f"the SMS Spam Collection is not at {SMS_COLLECTION}")
 
     out = tmp_path_factory.mktemp("sms") / "bundle"
-    build_bundle(out, quick=False, extra_args=("--input", str(SMS_COLLECTION)))
+    build_bundle(out, quick=False,
+                 extra_args=("--input", str(SHIPPED_COLLECTION_PATH), *SMS_FLAGS))
     return out
 
 
@@ -447,7 +462,7 @@ def sms_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_quality_bars_on_the_sms_collection(sms_bundle: Path, lesson: str, tmp_path: Path,
                                             capsys: pytest.CaptureFixture) -> None:
     run = run_lesson(f"stage5b_on_device.{lesson}", "--bundle", str(sms_bundle),
-                     "--eval-data", str(SMS_COLLECTION), out=tmp_path, capsys=capsys)
+                     out=tmp_path, capsys=capsys)  # judged on the shipped collection by default
     summary = run.summary
     assert summary["quality_bars_checked"] is True
     assert summary["metrics"]["eval_texts"] >= 1000

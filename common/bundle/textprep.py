@@ -26,10 +26,21 @@ The steps, in order, each portable to JavaScript and Swift:
    are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
-5. **Character n-gram ids** (fastText's trick for unseen and misspelt words): each token is
-   wrapped as ``<token>``; every n-gram of code points for n in ``ngram_sizes`` is hashed with
-   32-bit FNV-1a over its UTF-8 bytes (never Python's salted ``hash()``) into ``buckets``
-   buckets; id = 1 + hash mod buckets, so 0 stays the padding id.
+5. **Character n-gram ids** (fastText's trick for unseen and misspelt words), by
+   ``ngram_scope``:
+
+   * ``"token"`` (the default): each token is wrapped as ``<token>``; its n-grams are taken for
+     n in ``ngram_sizes`` in that order, each n left to right; the tokens' lists are
+     concatenated in token order;
+   * ``"text"`` (across word boundaries, like scikit-learn's ``analyzer="char"``): the tokens
+     are joined with one space U+0020 and wrapped once, ``<tok1 tok2 tok3>``; for each start
+     position i, left to right, and for each n in ``ngram_sizes`` in order, the n code points
+     from i if that many remain. No tokens, no n-grams (``<>`` is not a text). Punctuation
+     tokens count as tokens: ``"Hi!"`` → ``<hi !>``.
+
+   Each n-gram of code points is hashed with 32-bit FNV-1a over its UTF-8 bytes (never Python's
+   salted ``hash()``) into ``buckets`` buckets; id = 1 + hash mod buckets, so 0 stays the
+   padding id.
 6. **Truncate** to the first ``max_words`` word ids and the first ``max_ngrams`` n-gram ids;
    **pad** a batch with 0 to its longest row (at least one column, so an empty string still has a
    row of padding).
@@ -59,6 +70,7 @@ NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
 CASE_MODES = ("lower", "none")
 HASHES = ("fnv1a32",)
 TRUNCATIONS = ("head",)
+NGRAM_SCOPES = ("token", "text")
 DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
 _ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
@@ -128,6 +140,7 @@ class TextSpec:
     max_words: int = 128
     max_ngrams: int = 1024
     truncation: str = "head"
+    ngram_scope: str = "token"
 
     def __post_init__(self) -> None:
         problems = []
@@ -143,6 +156,8 @@ class TextSpec:
             problems.append(f"hash must be one of {HASHES}")
         if self.truncation not in TRUNCATIONS:
             problems.append(f"truncation must be one of {TRUNCATIONS}")
+        if self.ngram_scope not in NGRAM_SCOPES:
+            problems.append(f"ngram_scope must be one of {NGRAM_SCOPES}")
         if any(n < 1 for n in self.ngram_sizes):
             problems.append("ngram sizes must be >= 1")
         if self.buckets < 1 or self.max_words < 1 or self.max_ngrams < 1 or self.min_freq < 1:
@@ -265,6 +280,7 @@ class TextEncoder:
         # Per-instance caches: characters, words and n-grams repeat heavily across messages.
         self._alternative_of = lru_cache(maxsize=1 << 16)(self._first_alternative)
         self._ngrams_of = lru_cache(maxsize=1 << 18)(self._word_ngram_ids)
+        self._gram_id = lru_cache(maxsize=1 << 18)(self._hash_gram)
 
     def normalize(self, text: str) -> str:
         if self.spec.normalization != "none":
@@ -305,12 +321,31 @@ class TextEncoder:
     def encode(self, text: str) -> Encoded:
         tokens = self.tokens(text)
         word_ids = [self.word_to_id.get(token, UNK_ID) for token in tokens[: self.spec.max_words]]
+        if self.spec.ngram_scope == "text":
+            return Encoded(word_ids, self._text_ngram_ids(tokens))
         ngram_ids: list[int] = []
         for token in tokens:
             if len(ngram_ids) >= self.spec.max_ngrams:
                 break
             ngram_ids.extend(self._ngrams_of(token))
         return Encoded(word_ids, ngram_ids[: self.spec.max_ngrams])
+
+    def _text_ngram_ids(self, tokens: Sequence[str]) -> list[int]:
+        """``ngram_scope = "text"``: n-grams across words, in order of their start position."""
+        if not tokens:
+            return []
+        start, end = self.spec.ngram_boundary
+        marked = f"{start}{' '.join(tokens)}{end}"
+        ids: list[int] = []
+        for i in range(len(marked)):
+            for n in self.spec.ngram_sizes:
+                if i + n > len(marked) or len(ids) == self.spec.max_ngrams:
+                    continue
+                ids.append(self._gram_id(marked[i : i + n]))
+        return ids
+
+    def _hash_gram(self, gram: str) -> int:
+        return 1 + fnv1a32(gram.encode("utf-8")) % self.spec.buckets
 
     def decode(self, word_ids: Sequence[int]) -> str:
         """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""

@@ -31,6 +31,6 @@ def catalog() -> tuple[DatasetInfo, ...]:
             "sms-spam",
             "UCI SMS Spam Collection (stages 3-5)",
             cache_dir() / "sms_spam_collection" / "SMSSpamCollection",
-            "the SMS-style messages shipped in data/",
+            "the copy shipped in data/sms_spam_collection/ (the same file, checked by SHA-256)",
         ),
     )
