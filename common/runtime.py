@@ -113,13 +113,19 @@ class TextClassifierRuntime:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         probabilities = self.predict_proba(texts)
-        return [self._decide(row) for row in probabilities]
+        chosen = self._decide(probabilities)
+        rows = probabilities.tolist()  # one conversion to Python floats for the whole batch
+        return [Prediction(self.labels[index], row[index],
+                           dict(zip(self.labels, row, strict=True)))
+                for index, row in zip(chosen.tolist(), rows, strict=True)]
 
-    def _decide(self, row: np.ndarray) -> Prediction:
-        if self.positive_label is not None:
-            positive = self.labels.index(self.positive_label)
-            index = positive if row[positive] >= self.threshold else 1 - positive
-        else:
-            index = int(np.argmax(row))
-        return Prediction(self.labels[index], float(row[index]),
-                          {label: float(p) for label, p in zip(self.labels, row, strict=True)})
+    def _decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The winning label's index for every row, for the whole batch at once.
+
+        Two labels with a ``positive_label``: the positive one wins from ``threshold`` up;
+        otherwise the most probable label wins.
+        """
+        if self.positive_label is None:
+            return probabilities.argmax(axis=1)
+        positive = self.labels.index(self.positive_label)
+        return np.where(probabilities[:, positive] >= self.threshold, positive, 1 - positive)

@@ -21,8 +21,9 @@ The steps, in order, each portable to JavaScript and Swift:
    every punctuation mark or symbol (``!``, ``£``, an emoji) a token of its own. The same string
    is a valid regex with the same matches in JavaScript (``new RegExp(p, "gu")``), Swift
    (``NSRegularExpression``/ICU) and Python's ``regex`` package. Python's built-in ``re`` lacks
-   ``\p{..}``, so here the pattern is parsed and matched by ``unicodedata.category``; characters
-   are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
+   ``\p{..}``, so here the pattern is parsed and each class spelled out as the code-point ranges
+   of the ``unicodedata`` categories it names: one compiled ``re`` for the whole pattern.
+   Characters are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
 5. **Character n-gram ids** (fastText's trick for unseen and misspelt words): each token is
@@ -38,11 +39,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +63,7 @@ HASHES = ("fnv1a32",)
 TRUNCATIONS = ("head",)
 DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
+BMP_END = 0xFFFF  # the last code point of the Basic Multilingual Plane
 _ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
 _CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
 
@@ -216,6 +220,67 @@ def parse_token_pattern(pattern: str) -> tuple[CharClass, ...]:
         position += 1
 
 
+@cache
+def _ranges_by_category() -> dict[str, list[tuple[int, int]]]:
+    """Every code point's general category, as runs: ``{"Lu": [(65, 90), ...], ...}``.
+
+    One pass over all 1,114,112 code points, iterated in C (well under a second, once per
+    process): it lets a ``\\p{..}`` class become a plain ``re`` class with exactly its members.
+    """
+    runs: dict[str, list[tuple[int, int]]] = {}
+    start = 0
+    every_category = map(unicodedata.category, map(chr, range(sys.maxunicode + 1)))
+    for category, run in groupby(every_category):
+        size = len(list(run))
+        runs.setdefault(category, []).append((start, start + size - 1))
+        start += size
+    return runs
+
+
+def _class_regex(alternative: CharClass) -> str:
+    """One alternative as ``re`` syntax that matches exactly the characters of its class.
+
+    ``re`` tests a class of characters below U+10000 with one table lookup, but walks the
+    ranges above it one by one; so the class is split in two, and the second part is tried
+    only for a character beyond U+FFFF (emoji, historic scripts). A repeated class is the
+    maximal run of characters from either part.
+    """
+    spans = sorted({(ord(char), ord(char)) for char in alternative.literals}.union(*(
+        ranges for category, ranges in _ranges_by_category().items()
+        if category in alternative.categories or category[0] in alternative.categories)))
+    merged: list[list[int]] = []
+    for low, high in spans:  # neighbouring runs (Lu next to Ll, ...) become one range
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    basic = _spell_class([(low, min(high, BMP_END)) for low, high in merged if low <= BMP_END])
+    astral = _spell_class([(max(low, BMP_END + 1), high) for low, high in merged
+                           if high > BMP_END])
+    parts = [part for part in (
+        basic and basic + ("+" if alternative.repeat else ""),
+        astral and f"(?=[\\U{BMP_END + 1:08x}-\\U{sys.maxunicode:08x}]){astral}") if part]
+    return f"(?:{'|'.join(parts)})" + ("+" if alternative.repeat else "")
+
+
+def _spell_class(ranges: Sequence[Sequence[int]]) -> str:
+    """``[...]`` of ``\\U`` escapes for code-point ranges (empty text for no range)."""
+    if not ranges:
+        return ""
+    return "[" + "".join(f"\\U{low:08x}" if low == high else f"\\U{low:08x}-\\U{high:08x}"
+                         for low, high in ranges) + "]"
+
+
+@lru_cache(maxsize=16)
+def compile_token_pattern(pattern: str) -> re.Pattern[str]:
+    """The token pattern as one compiled ``re``, matched in C with the same leftmost-first rule.
+
+    At each position ``re`` tries the alternatives in order and a ``+`` class runs as far as it
+    can, as the pattern reads in JavaScript or ICU; a character that no class holds is skipped.
+    """
+    return re.compile("|".join(_class_regex(alt) for alt in parse_token_pattern(pattern)))
+
+
 def fnv1a32(data: bytes) -> int:
     """32-bit FNV-1a: tiny, fast and identical in every language (unlike Python's ``hash``)."""
     value = FNV_OFFSET
@@ -238,35 +303,19 @@ class TextEncoder:
     def __init__(self, spec: TextSpec) -> None:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
-        self._alternatives = parse_token_pattern(spec.token_pattern)
-        # Per-instance caches: characters, words and n-grams repeat heavily across messages.
-        self._alternative_of = lru_cache(maxsize=1 << 16)(self._first_alternative)
-        self._ngrams_of = lru_cache(maxsize=1 << 18)(self._word_ngram_ids)
+        self._token_regex = compile_token_pattern(spec.token_pattern)
+        # Words repeat heavily across messages: each distinct token is looked up and hashed once
+        # (``token_ids.cache_info()`` tells the hit rate). Whole texts are never cached.
+        self.token_ids = lru_cache(maxsize=1 << 18)(self._token_ids)
 
     def normalize(self, text: str) -> str:
         if self.spec.normalization != "none":
             text = unicodedata.normalize(self.spec.normalization, text)
         return text.lower() if self.spec.case == "lower" else text
 
-    def _first_alternative(self, char: str) -> CharClass | None:
-        return next((alt for alt in self._alternatives if char in alt), None)
-
     def tokens(self, text: str) -> list[str]:
         """The pattern's matches in the normalised text, in order (regex leftmost-first)."""
-        text = self.normalize(text)
-        found, start, end = [], 0, len(text)
-        while start < end:
-            alternative = self._alternative_of(text[start])
-            if alternative is None:
-                start += 1
-                continue
-            stop = start + 1
-            if alternative.repeat:
-                while stop < end and text[stop] in alternative:
-                    stop += 1
-            found.append(text[start:stop])
-            start = stop
-        return found
+        return self._token_regex.findall(self.normalize(text))
 
     def ngrams(self, token: str) -> list[str]:
         """Character n-grams of one token, with boundary marks, shortest n first."""
@@ -275,19 +324,26 @@ class TextEncoder:
         return [marked[i : i + n] for n in self.spec.ngram_sizes
                 for i in range(len(marked) - n + 1)]
 
-    def _word_ngram_ids(self, token: str) -> tuple[int, ...]:
+    def _token_ids(self, token: str) -> tuple[int, np.ndarray]:
+        """One token's word id and n-gram ids (read-only): what :attr:`token_ids` caches."""
         buckets = self.spec.buckets
-        return tuple(1 + fnv1a32(g.encode("utf-8")) % buckets for g in self.ngrams(token))
+        ngram_ids = np.array([1 + fnv1a32(g.encode("utf-8")) % buckets
+                              for g in self.ngrams(token)], dtype=np.int64)
+        ngram_ids.flags.writeable = False  # shared by every text that holds the token
+        return self.word_to_id.get(token, UNK_ID), ngram_ids
+
+    def _ids(self, text: str) -> tuple[list[int], np.ndarray]:
+        """Word ids and n-gram ids of one text, cut to ``max_words`` and ``max_ngrams``."""
+        per_token = list(map(self.token_ids, self.tokens(text)))
+        word_ids = [word_id for word_id, _ in per_token[: self.spec.max_words]]
+        if not per_token:
+            return word_ids, np.empty(0, dtype=np.int64)
+        ngram_ids = np.concatenate([ngrams for _, ngrams in per_token])
+        return word_ids, ngram_ids[: self.spec.max_ngrams]
 
     def encode(self, text: str) -> Encoded:
-        tokens = self.tokens(text)
-        word_ids = [self.word_to_id.get(token, UNK_ID) for token in tokens[: self.spec.max_words]]
-        ngram_ids: list[int] = []
-        for token in tokens:
-            if len(ngram_ids) >= self.spec.max_ngrams:
-                break
-            ngram_ids.extend(self._ngrams_of(token))
-        return Encoded(word_ids, ngram_ids[: self.spec.max_ngrams])
+        word_ids, ngram_ids = self._ids(text)
+        return Encoded(word_ids, ngram_ids.tolist())
 
     def decode(self, word_ids: Sequence[int]) -> str:
         """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""
@@ -297,16 +353,23 @@ class TextEncoder:
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(word_ids, ngram_ids)`` as int64 arrays ``[batch, longest]``, padded with 0."""
-        encoded = [self.encode(text) for text in texts]
-        return (pad_ids([e.word_ids for e in encoded]), pad_ids([e.ngram_ids for e in encoded]))
+        encoded = [self._ids(text) for text in texts]
+        return (pad_ids([words for words, _ in encoded]),
+                pad_ids([ngrams for _, ngrams in encoded]))
 
 
-def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide."""
-    width = max([1, *(len(row) for row in rows)])
+def pad_ids(rows: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
+    """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide.
+
+    One numpy fill, not a loop over rows: the cells left of each row's length, read row by row,
+    are exactly the rows' values laid end to end.
+    """
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    width = max(1, int(lengths.max(initial=0)))
     out = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-    for index, row in enumerate(rows):
-        out[index, : len(row)] = row
+    if len(rows):
+        out[np.arange(width) < lengths[:, None]] = np.concatenate(
+            [np.asarray(row, dtype=np.int64) for row in rows])
     return out
 
 
