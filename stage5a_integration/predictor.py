@@ -36,6 +36,10 @@ class Predictor(Protocol):
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """``(hits, misses)`` of every cache on the predict path, by name (for ``/metrics``)."""
+        ...
+
 
 class BundlePredictor:
     """A bundle's ONNX export behind :class:`Predictor` (ONNX Runtime sessions are thread-safe)."""
@@ -62,6 +66,11 @@ class BundlePredictor:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         return self.runtime.predict(texts)
+
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """The encoder's per-token ids are the one cache: no text or answer is cached."""
+        info = self.runtime.encoder.token_ids.cache_info()
+        return {"token_ids": (info.hits, info.misses)}
 
 
 def load_predictor(root: Path) -> BundlePredictor:
