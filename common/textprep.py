@@ -304,9 +304,11 @@ class TextEncoder:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
         self._token_regex = compile_token_pattern(spec.token_pattern)
-        # Words repeat heavily across messages: each distinct token is looked up and hashed once
-        # (``token_ids.cache_info()`` tells the hit rate). Whole texts are never cached.
+        # Words repeat heavily across messages, and n-grams even more across words: each
+        # distinct token and n-gram is looked up and hashed once (``cache_info()`` of each
+        # tells its hit rate). Whole texts are never cached.
         self.token_ids = lru_cache(maxsize=1 << 18)(self._token_ids)
+        self.ngram_id = lru_cache(maxsize=1 << 18)(self._ngram_id)
 
     def normalize(self, text: str) -> str:
         if self.spec.normalization != "none":
@@ -324,26 +326,38 @@ class TextEncoder:
         return [marked[i : i + n] for n in self.spec.ngram_sizes
                 for i in range(len(marked) - n + 1)]
 
+    def _ngram_id(self, ngram: str) -> int:
+        """One n-gram's id: what :attr:`ngram_id` caches."""
+        return 1 + fnv1a32(ngram.encode("utf-8")) % self.spec.buckets
+
     def _token_ids(self, token: str) -> tuple[int, np.ndarray]:
         """One token's word id and n-gram ids (read-only): what :attr:`token_ids` caches."""
-        buckets = self.spec.buckets
-        ngram_ids = np.array([1 + fnv1a32(g.encode("utf-8")) % buckets
-                              for g in self.ngrams(token)], dtype=np.int64)
+        ngram_ids = np.fromiter(map(self.ngram_id, self.ngrams(token)), dtype=np.int64)
         ngram_ids.flags.writeable = False  # shared by every text that holds the token
         return self.word_to_id.get(token, UNK_ID), ngram_ids
 
-    def _ids(self, text: str) -> tuple[list[int], np.ndarray]:
-        """Word ids and n-gram ids of one text, cut to ``max_words`` and ``max_ngrams``."""
+    def _ids(self, text: str) -> tuple[list[int], list[np.ndarray], int]:
+        """Word ids, n-gram ids as one array per token, and their count, within the limits.
+
+        The arrays are kept apart so that a batch joins all of them in one step.
+        """
         per_token = list(map(self.token_ids, self.tokens(text)))
         word_ids = [word_id for word_id, _ in per_token[: self.spec.max_words]]
-        if not per_token:
-            return word_ids, np.empty(0, dtype=np.int64)
-        ngram_ids = np.concatenate([ngrams for _, ngrams in per_token])
-        return word_ids, ngram_ids[: self.spec.max_ngrams]
+        pieces = [ngram_ids for _, ngram_ids in per_token]
+        count = sum(map(len, pieces))
+        if count > self.spec.max_ngrams:  # keep the head: whole tokens, then part of one
+            kept, count = [], 0
+            for piece in pieces:
+                kept.append(piece[: self.spec.max_ngrams - count])
+                count += len(kept[-1])
+                if count == self.spec.max_ngrams:
+                    break
+            pieces = kept
+        return word_ids, pieces, count
 
     def encode(self, text: str) -> Encoded:
-        word_ids, ngram_ids = self._ids(text)
-        return Encoded(word_ids, ngram_ids.tolist())
+        word_ids, pieces, _ = self._ids(text)
+        return Encoded(word_ids, np.concatenate(pieces).tolist() if pieces else [])
 
     def decode(self, word_ids: Sequence[int]) -> str:
         """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""
@@ -354,22 +368,28 @@ class TextEncoder:
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(word_ids, ngram_ids)`` as int64 arrays ``[batch, longest]``, padded with 0."""
         encoded = [self._ids(text) for text in texts]
-        return (pad_ids([words for words, _ in encoded]),
-                pad_ids([ngrams for _, ngrams in encoded]))
+        ngram_counts = np.array([count for *_, count in encoded], dtype=np.int64)
+        ngram_pieces = [piece for _, pieces, _ in encoded for piece in pieces]
+        return (pad_ids([word_ids for word_ids, *_ in encoded]),
+                _fill_padded(ngram_counts, ngram_pieces))
 
 
-def pad_ids(rows: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
-    """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide.
+def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return _fill_padded(lengths, [np.asarray(row, dtype=np.int64) for row in rows])
+
+
+def _fill_padded(lengths: np.ndarray, pieces: Sequence[np.ndarray]) -> np.ndarray:
+    """A ``[rows, longest]`` matrix of ``PAD_ID`` holding ``pieces`` laid end to end.
 
     One numpy fill, not a loop over rows: the cells left of each row's length, read row by row,
     are exactly the rows' values laid end to end.
     """
-    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     width = max(1, int(lengths.max(initial=0)))
-    out = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-    if len(rows):
-        out[np.arange(width) < lengths[:, None]] = np.concatenate(
-            [np.asarray(row, dtype=np.int64) for row in rows])
+    out = np.full((len(lengths), width), PAD_ID, dtype=np.int64)
+    if pieces:
+        out[np.arange(width) < lengths[:, None]] = np.concatenate(pieces)
     return out
 
 

@@ -14,7 +14,7 @@ that need no parsing (API key, content type, size, read timeout, repeated keys) 
 # time, and the request model is built per app (the bundle's limits), so it is a local name.
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from common.runtime import Prediction
 from stage5a_integration.batching import MicroBatcher
 from stage5a_integration.guard import (
     API_KEY_HEADER,
@@ -99,8 +100,14 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
     metrics = ServiceMetrics()
     predict_request = predict_request_model(settings.max_items, predictor.max_text_chars)
     fixed_prediction = PredictionOut(label=predictor.labels[0], probability=1.0)
-    batcher = MicroBatcher(predictor.predict)
     metrics.watch_caches(predictor.cache_stats)
+
+    def predict_and_count(texts: Sequence[str]) -> list[Prediction]:
+        predictions = predictor.predict(texts)
+        metrics.count_predictions(p.label for p in predictions)  # once per batch, not request
+        return predictions
+
+    batcher = MicroBatcher(predict_and_count)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,9 +146,9 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
               responses={**BODY_ERRORS, **auth_errors}, summary="Classify texts")
     async def predict(request: predict_request) -> PredictResponse:  # type: ignore[valid-type]
         predictions = await batcher.predict(request.texts)
-        metrics.count_predictions(p.label for p in predictions)
-        return PredictResponse(
-            predictions=[PredictionOut(label=p.label, probability=p.probability)
+        # The runtime's labels and probabilities need no validation: construct, don't check.
+        return PredictResponse.model_construct(
+            predictions=[PredictionOut.model_construct(label=p.label, probability=p.probability)
                          for p in predictions],
             model_version=predictor.model_version,
         )

@@ -68,9 +68,11 @@ class BundlePredictor:
         return self.runtime.predict(texts)
 
     def cache_stats(self) -> dict[str, tuple[int, int]]:
-        """The encoder's per-token ids are the one cache: no text or answer is cached."""
-        info = self.runtime.encoder.token_ids.cache_info()
-        return {"token_ids": (info.hits, info.misses)}
+        """The encoder's ids per token and per n-gram: no text or answer is ever cached."""
+        encoder = self.runtime.encoder
+        return {name: (info.hits, info.misses) for name, info in (
+            ("token_ids", encoder.token_ids.cache_info()),
+            ("ngram_id", encoder.ngram_id.cache_info()))}
 
 
 def load_predictor(root: Path) -> BundlePredictor:
