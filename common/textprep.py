@@ -22,7 +22,7 @@ The steps, in order, each portable to JavaScript and Swift:
    is a valid regex with the same matches in JavaScript (``new RegExp(p, "gu")``), Swift
    (``NSRegularExpression``/ICU) and Python's ``regex`` package. Python's built-in ``re`` lacks
    ``\p{..}``, so here the pattern is parsed and each class spelled out as the code-point ranges
-   of the ``unicodedata`` categories it names: one compiled ``re`` for the whole pattern.
+   of the ``unicodedata`` categories it names: one compiled ``re`` (:class:`TokenMatcher`).
    Characters are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
@@ -64,6 +64,8 @@ TRUNCATIONS = ("head",)
 DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
 BMP_END = 0xFFFF  # the last code point of the Basic Multilingual Plane
+STAND_IN_BASE = 0xE000  # the Private Use Area's first code point (see TokenMatcher)
+MAX_ALTERNATIVES = 10  # 2**10 stand-ins, well inside the Private Use Area's 6,400
 _ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
 _CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
 
@@ -221,64 +223,96 @@ def parse_token_pattern(pattern: str) -> tuple[CharClass, ...]:
 
 
 @cache
-def _ranges_by_category() -> dict[str, list[tuple[int, int]]]:
-    """Every code point's general category, as runs: ``{"Lu": [(65, 90), ...], ...}``.
+def _bmp_ranges_by_category() -> dict[str, list[tuple[int, int]]]:
+    """The general category of every code point below U+10000, as runs: ``{"Lu": [(65, 90), ...]}``.
 
-    One pass over all 1,114,112 code points, iterated in C (well under a second, once per
-    process): it lets a ``\\p{..}`` class become a plain ``re`` class with exactly its members.
+    65,536 look-ups, iterated in C (milliseconds, once per process). Characters beyond the Basic
+    Multilingual Plane are not listed: :class:`TokenMatcher` classifies them one by one.
     """
     runs: dict[str, list[tuple[int, int]]] = {}
     start = 0
-    every_category = map(unicodedata.category, map(chr, range(sys.maxunicode + 1)))
-    for category, run in groupby(every_category):
+    for category, run in groupby(map(unicodedata.category, map(chr, range(BMP_END + 1)))):
         size = len(list(run))
         runs.setdefault(category, []).append((start, start + size - 1))
         start += size
     return runs
 
 
-def _class_regex(alternative: CharClass) -> str:
-    """One alternative as ``re`` syntax that matches exactly the characters of its class.
+class TokenMatcher:
+    """A token pattern as one compiled ``re``: the same leftmost-first matches, found in C.
 
-    ``re`` tests a class of characters below U+10000 with one table lookup, but walks the
-    ranges above it one by one; so the class is split in two, and the second part is tried
-    only for a character beyond U+FFFF (emoji, historic scripts). A repeated class is the
-    maximal run of characters from either part.
+    ``re`` has no ``\\p{..}``, so each class is spelled out as the ranges of the categories it
+    names, below U+10000 only, where ``re`` tests a class with one table lookup (above it, ``re``
+    walks the ranges one by one, and listing them means scanning all 1.1 million code points).
+    The rarer characters, those above U+FFFF (emoji, historic scripts), are classified one by one
+    and replaced, for matching only, by a stand-in from the Private Use Area that belongs to
+    exactly the same classes; each stand-in code point found in the text is replaced the same
+    way, so none is mistaken for another. One character for one, so a match's span in the
+    stand-in text is its span in the text.
     """
-    spans = sorted({(ord(char), ord(char)) for char in alternative.literals}.union(*(
-        ranges for category, ranges in _ranges_by_category().items()
-        if category in alternative.categories or category[0] in alternative.categories)))
+
+    def __init__(self, pattern: str) -> None:
+        self.alternatives = parse_token_pattern(pattern)
+        if len(self.alternatives) > MAX_ALTERNATIVES:
+            raise SpecError(f"token pattern {pattern!r} has {len(self.alternatives)} "
+                            f"alternatives; at most {MAX_ALTERNATIVES} are supported")
+        last_stand_in = STAND_IN_BASE + (1 << len(self.alternatives)) - 1
+        self.regex = re.compile("|".join(
+            self._class_regex(alternative, 1 << index)
+            for index, alternative in enumerate(self.alternatives)))
+        self._needs_stand_in = re.compile(f"[\\u{STAND_IN_BASE:04x}-\\u{last_stand_in:04x}"
+                                          f"\\U{BMP_END + 1:08x}-\\U{sys.maxunicode:08x}]")
+        self._stand_in = lru_cache(maxsize=1 << 12)(self._stand_in_for)
+
+    def _class_regex(self, alternative: CharClass, bit: int) -> str:
+        stand_ins = range(STAND_IN_BASE, STAND_IN_BASE + (1 << len(self.alternatives)))
+        spans = {(ord(char), ord(char)) for char in alternative.literals if ord(char) <= BMP_END}
+        spans.update(*(ranges for category, ranges in _bmp_ranges_by_category().items()
+                       if category in alternative.categories
+                       or category[0] in alternative.categories))
+        members = _merge(spans, leave_out=stand_ins)
+        members += [(code, code) for code in stand_ins if (code - STAND_IN_BASE) & bit]
+        body = "".join(f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
+                       for low, high in sorted(members))
+        return f"[{body}]" + ("+" if alternative.repeat else "")
+
+    def _stand_in_for(self, char: str) -> str:
+        mask = sum(1 << index for index, alternative in enumerate(self.alternatives)
+                   if char in alternative)
+        return chr(STAND_IN_BASE + mask)
+
+    def findall(self, text: str) -> list[str]:
+        """The matches of the pattern in ``text``, left to right."""
+        if self._needs_stand_in.search(text) is None:
+            return self.regex.findall(text)
+        stand_in_text = self._needs_stand_in.sub(lambda m: self._stand_in(m.group()), text)
+        return [text[m.start():m.end()] for m in self.regex.finditer(stand_in_text)]
+
+
+def _merge(spans: Iterable[tuple[int, int]], leave_out: range) -> list[tuple[int, int]]:
+    """Sorted ranges joined where they touch, with the code points of ``leave_out`` cut out."""
     merged: list[list[int]] = []
-    for low, high in spans:  # neighbouring runs (Lu next to Ll, ...) become one range
+    for low, high in sorted(spans):  # neighbouring runs (Lu next to Ll, ...) become one range
         if merged and low <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    basic = _spell_class([(low, min(high, BMP_END)) for low, high in merged if low <= BMP_END])
-    astral = _spell_class([(max(low, BMP_END + 1), high) for low, high in merged
-                           if high > BMP_END])
-    parts = [part for part in (
-        basic and basic + ("+" if alternative.repeat else ""),
-        astral and f"(?=[\\U{BMP_END + 1:08x}-\\U{sys.maxunicode:08x}]){astral}") if part]
-    return f"(?:{'|'.join(parts)})" + ("+" if alternative.repeat else "")
-
-
-def _spell_class(ranges: Sequence[Sequence[int]]) -> str:
-    """``[...]`` of ``\\U`` escapes for code-point ranges (empty text for no range)."""
-    if not ranges:
-        return ""
-    return "[" + "".join(f"\\U{low:08x}" if low == high else f"\\U{low:08x}-\\U{high:08x}"
-                         for low, high in ranges) + "]"
+    cut = []
+    for low, high in merged:
+        if high < leave_out.start or low >= leave_out.stop:
+            cut.append((low, high))
+            continue
+        if low < leave_out.start:
+            cut.append((low, leave_out.start - 1))
+        if high >= leave_out.stop:
+            cut.append((leave_out.stop, high))
+    return cut
 
 
 @lru_cache(maxsize=16)
-def compile_token_pattern(pattern: str) -> re.Pattern[str]:
-    """The token pattern as one compiled ``re``, matched in C with the same leftmost-first rule.
-
-    At each position ``re`` tries the alternatives in order and a ``+`` class runs as far as it
-    can, as the pattern reads in JavaScript or ICU; a character that no class holds is skipped.
-    """
-    return re.compile("|".join(_class_regex(alt) for alt in parse_token_pattern(pattern)))
+def compile_token_pattern(pattern: str) -> TokenMatcher:
+    """The :class:`TokenMatcher` of a pattern, built once per process."""
+    return TokenMatcher(pattern)
 
 
 def fnv1a32(data: bytes) -> int:
@@ -303,7 +337,7 @@ class TextEncoder:
     def __init__(self, spec: TextSpec) -> None:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
-        self._token_regex = compile_token_pattern(spec.token_pattern)
+        self._matcher = compile_token_pattern(spec.token_pattern)
         # Words repeat heavily across messages, and n-grams even more across words: each
         # distinct token and n-gram is looked up and hashed once (``cache_info()`` of each
         # tells its hit rate). Whole texts are never cached.
@@ -317,7 +351,7 @@ class TextEncoder:
 
     def tokens(self, text: str) -> list[str]:
         """The pattern's matches in the normalised text, in order (regex leftmost-first)."""
-        return self._token_regex.findall(self.normalize(text))
+        return self._matcher.findall(self.normalize(text))
 
     def ngrams(self, token: str) -> list[str]:
         """Character n-grams of one token, with boundary marks, shortest n first."""

@@ -1,11 +1,11 @@
 """The text encoder's fast paths give exactly what the plain algorithms give.
 
 ``TextEncoder.tokens`` matches the token pattern with one compiled ``re`` built from the Unicode
-categories; before, it walked the text a character at a time. That walk is kept here as the
-reference, and hypothesis compares the two on random Unicode text (surrogates, unassigned and
-private-use code points included), for the default pattern and for patterns with literals,
-two-letter categories and single-character alternatives. ``pad_ids`` is checked the same way
-against a row-by-row loop.
+categories (``TokenMatcher``); before, it walked the text a character at a time. That walk is
+kept here as the reference, and hypothesis compares the two on random Unicode text
+(surrogates, unassigned, private-use and astral code points included), for the default pattern
+and for patterns with literals, two-letter categories and single-character alternatives.
+``pad_ids`` is checked the same way against a row-by-row loop.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ PATTERNS = (
     r"[\p{L}\p{N}_']+|[\p{P}\p{S}]",
     r"[\p{Lu}]+|[\p{Ll}\p{Nd}]+|[\p{Zs}]|[.#$*]",
     r"[\p{P}]|[\p{L}]|[\p{C}\p{M}]+",
+    "[\\p{L}👍]+|[\\p{Nd}\ue001]",  # literals above U+FFFF and among the stand-ins
 )
 ANY_CODE_POINT = st.characters(codec=None, categories=None, exclude_categories=())
-# Mostly the characters real messages hold, with any code point mixed in.
-TEXTS = st.text(st.one_of(st.sampled_from("aZ9 ,.!-_'£👍ёЁßﬁ\u0301\u00a0\t"), ANY_CODE_POINT),
-                max_size=60)
+# Mostly the characters real messages hold, with any code point mixed in: emoji and other
+# characters above U+FFFF, and the Private Use Area code points the matcher uses as stand-ins.
+TEXTS = st.text(st.one_of(st.sampled_from("aZ9 ,.!-_'£👍😀𝔸𝟘ёЁßﬁ\u0301\u00a0\t\ue000\ue001\ue003"),
+                          ANY_CODE_POINT), max_size=60)
 
 
 def reference_tokens(text: str, alternatives: tuple[CharClass, ...]) -> list[str]:
@@ -66,8 +68,9 @@ def test_compiled_pattern_matches_the_character_walk(text: str, which: int) -> N
 
 def test_the_walk_can_tell_the_patterns_apart() -> None:
     """The comparison is not vacuous: the patterns disagree on the same text."""
-    text = "Ab.c9 ,x#_y'z"
-    assert len({tuple(reference_tokens(text, parse_token_pattern(p))) for p in PATTERNS}) == 4
+    text = "Ab.c9 ,x#_y'z👍\ue001"
+    results = {tuple(reference_tokens(text, parse_token_pattern(p))) for p in PATTERNS}
+    assert len(results) == len(PATTERNS)
 
 
 @settings(max_examples=100, deadline=None)
