@@ -5,15 +5,16 @@ drive it through ``TestClient``. The app starts (lifespan) by warming the model 
 the gRPC server on the same predictor; ``/ready`` answers 200 only after that.
 
 Every answer is in the OpenAPI schema (``/openapi.json``, ``/docs``), errors included: each is a
-JSON :class:`ErrorBody` with a 4xx status that says what was wrong with the request.
+JSON :class:`ErrorBody` with a 4xx status that says what was wrong with the request. The checks
+that need no parsing (API key, content type, size, read timeout, repeated keys) run first, in
+:class:`~stage5a_integration.guard.RequestGuard`.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations at run
 # time, and the request model is built per app (the bundle's limits), so it is a local name.
 
 import os
-import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,15 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from common.bundle.runtime import Prediction
 from stage5a_integration.batching import MicroBatcher
-from stage5a_integration.guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
+from stage5a_integration.guard import (
+    API_KEY_HEADER,
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_MAX_BODY_BYTES,
+    OPEN_PATHS,
+    RequestGuard,
+)
 from stage5a_integration.monitoring import (
     CONTENT_TYPE,
     MetricsMiddleware,
@@ -48,7 +56,6 @@ from stage5a_integration.schemas import (
 )
 
 API_KEY_ENV = "MLCOURSE_API_KEY"
-API_KEY_HEADER = "X-API-Key"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class ServiceSettings:
 
     max_items: int = DEFAULT_MAX_ITEMS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # a slower body gets 408 and is cut off
     api_key: str | None = None
     noop_endpoint: bool = False  # POST /noop, for the benchmark's baseline
     grpc_host: str = "127.0.0.1"
@@ -74,9 +82,10 @@ def _error(description: str) -> dict[str, Any]:
 
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _error("The body is not valid JSON, or its Content-Length is not a number"),
+    408: _error("The body did not arrive within the server's read timeout"),
     413: _error("The body is larger than the server's limit"),
     415: _error("The body is not sent as application/json"),
-    422: _error("Valid JSON, wrong content: missing or unknown fields, wrong types, "
+    422: _error("Valid JSON, wrong content: missing, unknown or repeated fields, wrong types, "
                 "an empty list, too many texts, an empty or too long text"),
     500: _error("A fault in the service (never caused by the request)"),
 }
@@ -91,7 +100,14 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
     metrics = ServiceMetrics()
     predict_request = predict_request_model(settings.max_items, predictor.max_text_chars)
     fixed_prediction = PredictionOut(label=predictor.labels[0], probability=1.0)
-    batcher = MicroBatcher(predictor.predict)
+    metrics.watch_caches(predictor.cache_stats)
+
+    def predict_and_count(texts: Sequence[str]) -> list[Prediction]:
+        predictions = predictor.predict(texts)
+        metrics.count_predictions(p.label for p in predictions)  # once per batch, not request
+        return predictions
+
+    batcher = MicroBatcher(predict_and_count)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,16 +139,16 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
     app.state.grpc_port = None
     app.state.metrics = metrics
 
-    protected = [Depends(_api_key_check(settings.api_key))] if settings.api_key else []
+    protected = [Depends(_api_key_scheme())] if settings.api_key else []
     auth_errors = AUTH_ERRORS if settings.api_key else {}
 
     @app.post("/predict", response_model=PredictResponse, dependencies=protected,
               responses={**BODY_ERRORS, **auth_errors}, summary="Classify texts")
     async def predict(request: predict_request) -> PredictResponse:  # type: ignore[valid-type]
         predictions = await batcher.predict(request.texts)
-        metrics.count_predictions(p.label for p in predictions)
-        return PredictResponse(
-            predictions=[PredictionOut(label=p.label, probability=p.probability)
+        # The runtime's labels and probabilities need no validation: construct, don't check.
+        return PredictResponse.model_construct(
+            predictions=[PredictionOut.model_construct(label=p.label, probability=p.probability)
                          for p in predictions],
             model_version=predictor.model_version,
         )
@@ -172,21 +188,21 @@ def create_app(predictor: Predictor, settings: ServiceSettings | None = None) ->
 
     _install_error_handlers(app)
     known_paths = {route.path for route in app.routes}  # type: ignore[attr-defined]
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes,
+                       body_timeout_s=settings.body_timeout_s, api_key=settings.api_key,
+                       open_paths=OPEN_PATHS)
     app.add_middleware(MetricsMiddleware, metrics=metrics, known_paths=known_paths)
     return app
 
 
-def _api_key_check(expected: str) -> Any:
-    """A dependency that answers 401 unless ``X-API-Key`` equals ``expected``."""
-    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
-                          description=f"the key set in ${API_KEY_ENV} on the server")
+def _api_key_scheme() -> APIKeyHeader:
+    """The key as an OpenAPI security scheme, so ``/docs`` shows it on the routes it guards.
 
-    async def check(given: str | None = Depends(header)) -> None:
-        if given is None or not secrets.compare_digest(given.encode(), expected.encode()):
-            raise StarletteHTTPException(401, f"missing or wrong {API_KEY_HEADER} header")
-
-    return check
+    Only documentation: :class:`RequestGuard` checks the key on every path but the probes
+    (``/docs`` and ``/openapi.json`` included) before the body is read.
+    """
+    return APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
+                        description=f"the key set in ${API_KEY_ENV} on the server")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -207,8 +223,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {400: "invalid_json", 401: "unauthorized", 404: "not_found",
-                 405: "method_not_allowed"}
+        codes = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed"}
         message = str(error.detail)
         if error.status_code == 400:  # FastAPI could not decode the body at all
             message = "the body is not valid JSON text (UTF-8, not nested too deeply)"

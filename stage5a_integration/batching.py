@@ -34,7 +34,6 @@ class MicroBatcher(Generic[Result]):
         self._inline_texts = inline_texts
         self._pending: list[tuple[Sequence[str], asyncio.Future[list[Result]]]] = []
         self._flushes: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
-        self.calls = 0  # model calls made: fewer than requests under load
 
     async def predict(self, texts: Sequence[str]) -> list[Result]:
         loop = asyncio.get_running_loop()
@@ -49,7 +48,6 @@ class MicroBatcher(Generic[Result]):
     async def _flush(self) -> None:
         pending, self._pending = self._pending, []
         texts = [text for request_texts, _ in pending for text in request_texts]
-        self.calls += 1
         try:
             if len(texts) <= self._inline_texts:
                 results = self._predict(texts)

@@ -4,6 +4,10 @@ The Python message classes are generated from the ``.proto`` when first needed
 (``grpc.protos_and_services``, which runs grpcio-tools' protoc in-process), so the repository
 holds no generated code that could drift from the ``.proto`` or from the installed protobuf.
 Input is checked with the very request model REST uses, so both answer the same limits.
+
+The server takes ``Predict``'s request as raw bytes and parses it itself: when grpcio parses a
+request and fails, it answers ``INTERNAL`` (as if the server were at fault); bytes that are not a
+``PredictRequest`` are the client's mistake and get ``INVALID_ARGUMENT``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from pydantic import BaseModel, ValidationError
 
 from stage5a_integration.monitoring import ServiceMetrics
@@ -51,12 +56,17 @@ class ClassifierServicer:
         self.api_key = api_key
         self.protos, _ = protos_and_services()
 
-    def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def Predict(self, request_bytes: bytes, context: grpc.ServicerContext) -> Any:
         if self.api_key is not None:
             given = dict(context.invocation_metadata()).get(API_KEY_METADATA, "")
             if not secrets.compare_digest(given.encode(), self.api_key.encode()):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED,
                               f"missing or wrong '{API_KEY_METADATA}' metadata")
+        try:
+            request = self.protos.PredictRequest.FromString(request_bytes)
+        except DecodeError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"the request is not a PredictRequest message: {error}")
         texts = list(request.texts)
         try:
             self.request_model.model_validate({"texts": texts})
@@ -75,9 +85,13 @@ class ClassifierServicer:
 def start_grpc_server(servicer: ClassifierServicer, host: str, port: int,
                       threads: int = 4) -> tuple[grpc.Server, int]:
     """Start serving in background threads; returns the server and its port (``port=0``: any)."""
-    _, services = protos_and_services()
+    protos, _ = protos_and_services()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads))
-    services.add_ClassifierServicer_to_server(servicer, server)
+    predict = grpc.unary_unary_rpc_method_handler(  # no request_deserializer: raw bytes in
+        servicer.Predict, response_serializer=protos.PredictResponse.SerializeToString)
+    service = protos.DESCRIPTOR.services_by_name["Classifier"].full_name
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {"Predict": predict}),))
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"gRPC could not listen on {host}:{port} (is the port in use?)")

@@ -35,6 +35,10 @@ class Predictor(Protocol):
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """``(hits, misses)`` of every cache on the predict path, by name (for ``/metrics``)."""
+        ...
+
 
 class BundlePredictor:
     """A bundle's ONNX export behind :class:`Predictor` (ONNX Runtime sessions are thread-safe)."""
@@ -61,6 +65,13 @@ class BundlePredictor:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         return self.runtime.predict(texts)
+
+    def cache_stats(self) -> dict[str, tuple[int, int]]:
+        """The encoder's ids per token and per n-gram: no text or answer is ever cached."""
+        encoder = self.runtime.encoder
+        return {name: (info.hits, info.misses) for name, info in (
+            ("token_ids", encoder.token_ids.cache_info()),
+            ("ngram_id", encoder.ngram_id.cache_info()))}
 
 
 def load_predictor(root: Path, *, allow_failed: bool = True) -> BundlePredictor:

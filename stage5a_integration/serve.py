@@ -26,7 +26,13 @@ from typing import Any
 
 from common.bundle.errors import BundleError
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from common.lesson import HelpFormatter, LessonArgumentParser, add_bundle_flag, positive_int
+from common.lesson import (
+    HelpFormatter,
+    LessonArgumentParser,
+    add_bundle_flag,
+    positive_float,
+    positive_int,
+)
 from common.paths import chosen_bundle
 from stage5a_integration.api import ServiceSettings, create_app
 from stage5a_integration.monitoring import MULTIPROCESS_ENV
@@ -67,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="most texts in one request")
     parser.add_argument("--max-body-bytes", type=positive_int,
                         default=ServiceSettings.max_body_bytes, help="largest request body")
+    parser.add_argument("--body-timeout", type=positive_float,
+                        default=ServiceSettings.body_timeout_s, metavar="SECONDS",
+                        help="a request body must arrive within this time of its headers, "
+                             "else 408 and the connection is closed")
     parser.add_argument("--noop-endpoint", action="store_true",
                         help="add POST /noop: validates like /predict, skips the model "
                              "(the benchmark's baseline)")
@@ -140,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.grpc_only and args.grpc_port is None:
             raise UsageError("--grpc-only needs --grpc-port")
         settings = replace(ServiceSettings.from_environment(), max_items=args.max_items,
-                           max_body_bytes=args.max_body_bytes, noop_endpoint=args.noop_endpoint,
+                           max_body_bytes=args.max_body_bytes, body_timeout_s=args.body_timeout,
+                           noop_endpoint=args.noop_endpoint,
                            grpc_host=args.host, grpc_port=args.grpc_port)
         for port in (args.grpc_port,) if args.grpc_only else (args.port, args.grpc_port):
             if port is not None:

@@ -1,29 +1,33 @@
--- wrk script for the stage 5a benchmark: POST one text per request, rotating through a few
--- messages, and print one JSON line at the end (what `python -m stage5a_integration.bench` reads).
+-- wrk script for the stage 5a benchmark: POST one text per request, each a line of a bodies file
+-- in turn (`python -m stage5a_integration.bench` writes thousands of distinct texts there), and
+-- print one JSON line at the end (what the bench reads).
 --
---   wrk -t1 -c32 -d10s -s stage5a_integration/wrk_post.lua http://127.0.0.1:8000/predict
+--   wrk -t1 -c32 -d10s -s stage5a_integration/wrk_post.lua http://127.0.0.1:8000/predict -- BODIES
+--
+-- BODIES holds one JSON request body per line, e.g. {"texts": ["See you at six"]}.
 
-local texts = {
-  "WINNER! You have been selected for a 1000 prize. Call 09061701461 now to claim",
-  "Hi, I was charged twice for my subscription this month, can you refund one payment?",
-  "The app crashes every time I open the settings page",
-  "Could you add a dark mode? Thanks!",
-  "FREE entry in a weekly competition to win cup final tickets. Text WIN to 87121",
-  "Здравствуйте, не проходит оплата картой, пишет ошибку банка",
-  "See you at six at the usual place",
-  "URGENT! Your mobile number has won a cash award. Call 09050000321",
-}
 local bodies = {}
-for i, text in ipairs(texts) do
-  bodies[i] = '{"texts": ["' .. text .. '"]}'  -- the texts hold no quotes or backslashes
-end
 local headers = { ["Content-Type"] = "application/json" }
-
 local sent = 0
+
+function init(args)
+  local path = args[1]
+  if path == nil then
+    error("usage: wrk ... -s wrk_post.lua URL -- BODIES_FILE")
+  end
+  for line in io.lines(path) do
+    if #line > 0 then
+      bodies[#bodies + 1] = line
+    end
+  end
+  if #bodies == 0 then
+    error(path .. " holds no request body")
+  end
+end
 
 function request()
   sent = sent + 1
-  return wrk.format("POST", nil, headers, bodies[(sent % #bodies) + 1])
+  return wrk.format("POST", nil, headers, bodies[((sent - 1) % #bodies) + 1])
 end
 
 function done(summary, latency, requests)

@@ -184,7 +184,7 @@ def test_inbox_pages_add_import_and_analyse(tmp_path, service):
 
     with TestClient(service) as http:
         store = InboxStore(tmp_path / "pages.sqlite3")
-        inbox = TestClient(create_inbox_app(store, ServiceClient("http://testserver", http=http)))
+        inbox = inbox_client(create_inbox_app(store, ServiceClient("http://testserver", http=http)))
         added = inbox.post("/messages", data={"text": "<b>" + SPAM, "sender": "x"})
         assert added.status_code == 200 and "added 1 message; labelled 1" in added.text
         assert "&lt;b&gt;WINNER" in added.text  # escaped: a message cannot inject HTML
@@ -198,6 +198,86 @@ def test_inbox_pages_add_import_and_analyse(tmp_path, service):
         assert 'id="label-counts"' in analytics and 'id="share-by-day"' in analytics
         assert "2025-03-03" in analytics
         assert len(store.latest()) == 20
+
+
+INBOX_ORIGIN = "http://127.0.0.1:8001"
+
+
+def inbox_client(app: Any, **headers: str) -> Any:
+    """A TestClient that calls the inbox as its own page in a browser would (Host and Origin)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url=INBOX_ORIGIN, headers={"Origin": INBOX_ORIGIN, **headers})
+
+
+@pytest.fixture
+def offline_inbox(tmp_path):
+    """An inbox whose service is down (nothing listens on port 9): posts store, labels wait."""
+    from stage5a_integration.inbox.app import create_inbox_app
+    from stage5a_integration.inbox.client import ServiceClient
+    from stage5a_integration.inbox.store import InboxStore
+
+    store = InboxStore(tmp_path / "offline.sqlite3")
+    app = create_inbox_app(store, ServiceClient("http://127.0.0.1:9", timeout=0.5),
+                           allowed_hosts=["localhost", "127.0.0.1", "[::1]", "inbox.lan"])
+    return store, app
+
+
+def test_inbox_refuses_posts_from_other_origins(offline_inbox):
+    store, app = offline_inbox
+    form = {"data": {"text": "hello"}}
+    upload = {"files": {"file": ("s.csv", SAMPLE.read_bytes())}}
+    for path, arguments in (("/messages", form), ("/import", upload), ("/label-pending", {})):
+        for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                        {"Origin": "http://127.0.0.1:9999"}, {"Origin": "https://127.0.0.1:8001"},
+                        {"Origin": "", "Referer": "http://evil.example/page"}):
+            answer = inbox_client(app, **headers).post(path, **arguments)
+            assert answer.status_code == 403, (path, headers)
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "not sent from the inbox" in answer.text
+    no_headers = inbox_client(app)
+    no_headers.headers.pop("Origin")
+    assert no_headers.post("/messages", **form).status_code == 403  # neither Origin nor Referer
+    assert no_headers.post("/messages", headers={"Referer": "http://evil.example/"},
+                           **form).status_code == 403
+    assert store.latest() == []  # nothing was stored by any refused post
+    from_page = no_headers.post("/messages", headers={"Referer": f"{INBOX_ORIGIN}/?label=spam"},
+                                **form)
+    assert from_page.status_code == 200 and "added 1 message" in from_page.text
+    assert inbox_client(app).post("/messages", **form).status_code == 200
+    assert len(store.latest()) == 2
+
+
+def test_inbox_answers_only_its_own_host_names(offline_inbox):
+    from fastapi.testclient import TestClient
+
+    _, app = offline_inbox
+    for host in ("localhost:8001", "127.0.0.1", "[::1]:8001", "inbox.lan:8001"):
+        assert TestClient(app, base_url=f"http://{host}").get("/").status_code == 200, host
+    for host in ("evil.example", "127.0.0.1.evil.example:8001", "localhost.:8001"):
+        answer = TestClient(app, base_url=f"http://{host}").get("/")
+        assert answer.status_code == 400, host
+
+
+def test_inbox_explains_oversized_messages_on_a_page(offline_inbox):
+    from stage5a_integration.inbox.store import MAX_MESSAGE_CHARS
+
+    store, app = offline_inbox
+    inbox = inbox_client(app)
+    assert f'maxlength="{MAX_MESSAGE_CHARS}"' in inbox.get("/").text
+    for text, status in (("x" * (MAX_MESSAGE_CHARS + 1), 413), ("x" * (1024 * 1024 + 1), 413)):
+        answer = inbox.post("/messages", data={"text": text})
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "nothing was" in answer.text and 'id="notice"' in answer.text
+    huge_field = b"text\n" + b"x" * 200_000 + b"\n"
+    answer = inbox.post("/import", files={"file": ("big.csv", huge_field)})
+    assert answer.status_code == 200 and "cannot be read" in html.unescape(answer.text)
+    long_row = b"text\nshort one\n" + b"y" * (MAX_MESSAGE_CHARS + 1) + b"\n"
+    answer = inbox.post("/import", files={"file": ("long.csv", long_row)})
+    assert "read 1 messages; dropped 1 rows (text_too_long: 1)" in answer.text
+    assert [m.text for m in store.latest()] == ["short one"]
+    assert inbox.get("/nope").headers["content-type"].startswith("text/html")
 
 
 @pytest.fixture

@@ -173,6 +173,9 @@ def malformed_requests(max_chars: int) -> list[tuple[str, dict[str, Any], int]]:
         ("too many texts", {"json": {"texts": ["a"] * 257}}, 422),
         ("an unknown field", {"json": {"texts": ["a"], "lang": "en"}}, 422),
         ("a typo in the field", {"json": {"text": ["a"]}}, 422),
+        ("a repeated key", body(b'{"texts": ["a"], "texts": ["b"]}'), 422),
+        ("a repeated key, spelt with escapes", body(b'{"texts": ["a"], "\\u0074exts": ["b"]}'),
+         422),
         ("text/plain", {"content": b'{"texts": ["a"]}', "headers": {"content-type": "text/plain"}},
          415),
         ("no content type", {"content": b'{"texts": ["a"]}'}, 415),
@@ -191,6 +194,8 @@ def test_malformed_requests_get_a_4xx_json_message(client, predictor):
         assert answer.status_code == status, (name, answer.text[:300])
         error = answer.json()
         assert error["error"] and len(error["message"]) > 10, name
+        if name.startswith("a repeated key"):
+            assert error["details"][0]["type"] == "duplicate_key", name
     assert client.get("/nope").status_code == 404
     assert client.get("/predict").json()["error"] == "method_not_allowed"
 
@@ -201,7 +206,7 @@ def test_openapi_describes_every_answer(client, predictor):
                   for path, item in schema["paths"].items() for method, op in item.items()}
     seen = {("/predict", "POST", "200"), ("/noop", "POST", "200"), ("/health", "GET", "200"),
             ("/ready", "GET", "200"), ("/model", "GET", "200"), ("/metrics", "GET", "200"),
-            ("/ready", "GET", "503"), ("/predict", "POST", "500")}
+            ("/ready", "GET", "503"), ("/predict", "POST", "500"), ("/predict", "POST", "408")}
     for *_, status in malformed_requests(predictor.max_text_chars):
         seen.add(("/predict", "POST", str(status)))
     for path, method, status in seen:
@@ -218,17 +223,25 @@ def test_api_key_protects_everything_but_the_probes(predictor, monkeypatch):
     from stage5a_integration.api import API_KEY_ENV, ServiceSettings, create_app
 
     monkeypatch.setenv(API_KEY_ENV, "s3cret")
-    app = create_app(predictor, ServiceSettings.from_environment())
+    app = create_app(predictor, ServiceSettings.from_environment(noop_endpoint=True))
+    key = {"X-API-Key": "s3cret"}
     with TestClient(app) as keyed:
         assert keyed.get("/health").status_code == 200 and keyed.get("/ready").status_code == 200
         refused = keyed.post("/predict", json={"texts": ["a"]})
         assert refused.status_code == 401 and "X-API-Key" in refused.json()["message"]
         assert keyed.post("/predict", json={"texts": ["a"]},
                           headers={"X-API-Key": "wrong"}).status_code == 401
-        assert keyed.get("/metrics").status_code == 401
-        assert keyed.post("/predict", json={"texts": ["a"]},
-                          headers={"X-API-Key": "s3cret"}).status_code == 200
-        operation = keyed.get("/openapi.json").json()["paths"]["/predict"]["post"]
+        for path in ("/metrics", "/model", "/docs", "/redoc", "/openapi.json", "/nope"):
+            assert keyed.get(path).status_code == 401, path
+            assert keyed.get(path, headers=key).status_code == (404 if path == "/nope" else 200)
+        # The key is checked before the body is read: no 415, 422 or 413 leaks out without it.
+        for arguments in ({"content": b'{"texts": [1]}', "headers": {"content-type": "x/y"}},
+                          {"json": {"texts": []}}, {"content": b"{" * (3 * 1024 * 1024)}):
+            answer = keyed.post("/predict", **arguments)
+            assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+        assert keyed.post("/predict", json={"texts": []}, headers=key).status_code == 422
+        assert keyed.post("/predict", json={"texts": ["a"]}, headers=key).status_code == 200
+        operation = keyed.get("/openapi.json", headers=key).json()["paths"]["/predict"]["post"]
         assert "401" in operation["responses"] and operation["security"]
 
 
@@ -254,6 +267,26 @@ def test_grpc_round_trip_matches_rest(client, predictor):
         assert "texts" in caught.value.details()
 
 
+def test_grpc_bytes_that_are_not_a_message_get_invalid_argument(client):
+    """A raw unary call: no client-side serialiser stands between the bytes and the server."""
+    grpc = require("grpc", "serve")
+    from stage5a_integration.grpc_service import protos_and_services
+
+    protos, _ = protos_and_services()
+    service = protos.DESCRIPTOR.services_by_name["Classifier"].full_name
+    target = f"127.0.0.1:{client.app.state.grpc_port}"
+    with grpc.insecure_channel(target) as channel:
+        raw_predict = channel.unary_unary(f"/{service}/Predict")
+        good = protos.PredictRequest(texts=[SPAM]).SerializeToString()
+        reply = protos.PredictResponse.FromString(raw_predict(good, timeout=10))
+        assert len(reply.predictions) == 1
+        for bad in (b"\xff\xff\xff\xff", b"\x0a\x05ab", b"\x0a\x02\xff\xfe"):  # junk, cut, UTF-8
+            with pytest.raises(grpc.RpcError) as caught:
+                raw_predict(bad, timeout=10)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+            assert "PredictRequest" in caught.value.details()
+
+
 # --- a real uvicorn ------------------------------------------------------------------------
 
 
@@ -273,6 +306,65 @@ def test_real_uvicorn_survives_malformed_requests(predictor):
             assert raw.recv(4096).split(b" ")[1].startswith(b"4")  # refused, by uvicorn or us
         assert http.get("/health").status_code == 200
         assert http.post("/predict", json={"texts": [SPAM]}).status_code == 200
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+HALF_SENT = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 100\r\n\r\n{\"texts\": [")
+
+
+def test_slow_clients_are_cut_off_after_the_body_timeout(predictor):
+    """200 clients send half a request and stall: each gets 408 and a closed connection once the
+    body timeout passes, and the service answers others meanwhile."""
+    import httpx
+
+    from stage5a_integration.api import ServiceSettings, create_app
+
+    timeout_s = 0.5
+    app = create_app(predictor, ServiceSettings(body_timeout_s=timeout_s))
+    with live_server(app) as url, contextlib.ExitStack() as stack:
+        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        started = time.monotonic()
+        slow = [stack.enter_context(socket.create_connection(address, timeout=10))
+                for _ in range(200)]
+        for sock in slow:
+            sock.sendall(HALF_SENT)
+        assert httpx.post(f"{url}/predict", json={"texts": [SPAM]}).status_code == 200
+        answers = [read_answer(sock) for sock in slow]  # b"" would be a close without an answer
+        elapsed = time.monotonic() - started
+        assert all(a.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in a for a in answers)
+        assert timeout_s <= elapsed < timeout_s + 8, elapsed
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert b'status="408"' in httpx.get(f"{url}/metrics").content
+
+
+def test_client_disconnects_are_not_counted_as_server_errors(predictor):
+    import httpx
+
+    from stage5a_integration.api import create_app
+
+    with live_server(create_app(predictor)) as url:
+        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        full = json.dumps({"texts": [SPAM]}).encode()
+        for request in (HALF_SENT, HALF_SENT.replace(b"Content-Length: 100",
+                                                     f"Content-Length: {len(full)}".encode())
+                        .removesuffix(b'{"texts": [') + full):
+            for _ in range(5):
+                with socket.create_connection(address, timeout=10) as sock:
+                    sock.sendall(request)  # and leave at once
+        line = 'mlcourse_http_requests_total{method="POST",path="/predict",status="499"}'
+        deadline = time.monotonic() + 20
+        while line not in (metrics := httpx.get(f"{url}/metrics").text):
+            assert time.monotonic() < deadline, metrics
+        assert 'status="500"' not in metrics
+        assert 'mlcourse_http_errors_total{path="/predict",status="499"}' not in metrics
 
 
 def test_concurrent_requests_are_batched_and_answered_correctly(predictor):

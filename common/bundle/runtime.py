@@ -99,6 +99,7 @@ class TextClassifierRuntime:
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         probabilities = self.predict_proba(texts)
         chosen = decide(probabilities, self.labels, self.positive_label, self.threshold)
-        return [Prediction(self.labels[index], float(row[index]),
-                           {label: float(p) for label, p in zip(self.labels, row, strict=True)})
-                for index, row in zip(chosen, probabilities, strict=True)]
+        rows = probabilities.tolist()  # one conversion to Python floats for the whole batch
+        return [Prediction(self.labels[index], row[index],
+                           dict(zip(self.labels, row, strict=True)))
+                for index, row in zip(np.asarray(chosen).tolist(), rows, strict=True)]

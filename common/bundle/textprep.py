@@ -22,8 +22,9 @@ The steps, in order, each portable to JavaScript and Swift:
    every punctuation mark or symbol (``!``, ``£``, an emoji) a token of its own. The same string
    is a valid regex with the same matches in JavaScript (``new RegExp(p, "gu")``), Swift
    (``NSRegularExpression``/ICU) and Python's ``regex`` package. Python's built-in ``re`` lacks
-   ``\p{..}``, so here the pattern is parsed and matched by ``unicodedata.category``; characters
-   are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
+   ``\p{..}``, so here the pattern is parsed and each class spelled out as the code-point ranges
+   of the ``unicodedata`` categories it names: one compiled ``re`` (:class:`TokenMatcher`).
+   Characters are Unicode code points (in JS iterate with ``Array.from``, never UTF-16 units).
 4. **Word ids**: the vocabulary, a list whose index is the id: ``<pad>`` = 0, ``<unk>`` = 1, then
    the training words seen at least ``min_freq`` times, most frequent first (ties alphabetical).
 5. **Character n-gram ids** (fastText's trick for unseen and misspelt words), by
@@ -50,11 +51,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,9 @@ TRUNCATIONS = ("head",)
 NGRAM_SCOPES = ("token", "text")
 DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
+BMP_END = 0xFFFF  # the last code point of the Basic Multilingual Plane
+STAND_IN_BASE = 0xE000  # the Private Use Area's first code point (see TokenMatcher)
+MAX_ALTERNATIVES = 10  # 2**10 stand-ins, well inside the Private Use Area's 6,400
 _ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
 _CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
 
@@ -254,6 +260,99 @@ def parse_token_pattern(pattern: str) -> tuple[CharClass, ...]:
         position += 1
 
 
+@cache
+def _bmp_ranges_by_category() -> dict[str, list[tuple[int, int]]]:
+    """The general category of every code point below U+10000, as runs: ``{"Lu": [(65, 90), ...]}``.
+
+    65,536 look-ups, iterated in C (milliseconds, once per process). Characters beyond the Basic
+    Multilingual Plane are not listed: :class:`TokenMatcher` classifies them one by one.
+    """
+    runs: dict[str, list[tuple[int, int]]] = {}
+    start = 0
+    for category, run in groupby(map(unicodedata.category, map(chr, range(BMP_END + 1)))):
+        size = len(list(run))
+        runs.setdefault(category, []).append((start, start + size - 1))
+        start += size
+    return runs
+
+
+class TokenMatcher:
+    """A token pattern as one compiled ``re``: the same leftmost-first matches, found in C.
+
+    ``re`` has no ``\\p{..}``, so each class is spelled out as the ranges of the categories it
+    names, below U+10000 only, where ``re`` tests a class with one table lookup (above it, ``re``
+    walks the ranges one by one, and listing them means scanning all 1.1 million code points).
+    The rarer characters, those above U+FFFF (emoji, historic scripts), are classified one by one
+    and replaced, for matching only, by a stand-in from the Private Use Area that belongs to
+    exactly the same classes; each stand-in code point found in the text is replaced the same
+    way, so none is mistaken for another. One character for one, so a match's span in the
+    stand-in text is its span in the text.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.alternatives = parse_token_pattern(pattern)
+        if len(self.alternatives) > MAX_ALTERNATIVES:
+            raise SpecError(f"token pattern {pattern!r} has {len(self.alternatives)} "
+                            f"alternatives; at most {MAX_ALTERNATIVES} are supported")
+        last_stand_in = STAND_IN_BASE + (1 << len(self.alternatives)) - 1
+        self.regex = re.compile("|".join(
+            self._class_regex(alternative, 1 << index)
+            for index, alternative in enumerate(self.alternatives)))
+        self._needs_stand_in = re.compile(f"[\\u{STAND_IN_BASE:04x}-\\u{last_stand_in:04x}"
+                                          f"\\U{BMP_END + 1:08x}-\\U{sys.maxunicode:08x}]")
+        self._stand_in = lru_cache(maxsize=1 << 12)(self._stand_in_for)
+
+    def _class_regex(self, alternative: CharClass, bit: int) -> str:
+        stand_ins = range(STAND_IN_BASE, STAND_IN_BASE + (1 << len(self.alternatives)))
+        spans = {(ord(char), ord(char)) for char in alternative.literals if ord(char) <= BMP_END}
+        spans.update(*(ranges for category, ranges in _bmp_ranges_by_category().items()
+                       if category in alternative.categories
+                       or category[0] in alternative.categories))
+        members = _merge(spans, leave_out=stand_ins)
+        members += [(code, code) for code in stand_ins if (code - STAND_IN_BASE) & bit]
+        body = "".join(f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
+                       for low, high in sorted(members))
+        return f"[{body}]" + ("+" if alternative.repeat else "")
+
+    def _stand_in_for(self, char: str) -> str:
+        mask = sum(1 << index for index, alternative in enumerate(self.alternatives)
+                   if char in alternative)
+        return chr(STAND_IN_BASE + mask)
+
+    def findall(self, text: str) -> list[str]:
+        """The matches of the pattern in ``text``, left to right."""
+        if self._needs_stand_in.search(text) is None:
+            return self.regex.findall(text)
+        stand_in_text = self._needs_stand_in.sub(lambda m: self._stand_in(m.group()), text)
+        return [text[m.start():m.end()] for m in self.regex.finditer(stand_in_text)]
+
+
+def _merge(spans: Iterable[tuple[int, int]], leave_out: range) -> list[tuple[int, int]]:
+    """Sorted ranges joined where they touch, with the code points of ``leave_out`` cut out."""
+    merged: list[list[int]] = []
+    for low, high in sorted(spans):  # neighbouring runs (Lu next to Ll, ...) become one range
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    cut = []
+    for low, high in merged:
+        if high < leave_out.start or low >= leave_out.stop:
+            cut.append((low, high))
+            continue
+        if low < leave_out.start:
+            cut.append((low, leave_out.start - 1))
+        if high >= leave_out.stop:
+            cut.append((leave_out.stop, high))
+    return cut
+
+
+@lru_cache(maxsize=16)
+def compile_token_pattern(pattern: str) -> TokenMatcher:
+    """The :class:`TokenMatcher` of a pattern, built once per process."""
+    return TokenMatcher(pattern)
+
+
 def fnv1a32(data: bytes) -> int:
     """32-bit FNV-1a: tiny, fast and identical in every language (unlike Python's ``hash``)."""
     value = FNV_OFFSET
@@ -276,36 +375,21 @@ class TextEncoder:
     def __init__(self, spec: TextSpec) -> None:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
-        self._alternatives = parse_token_pattern(spec.token_pattern)
-        # Per-instance caches: characters, words and n-grams repeat heavily across messages.
-        self._alternative_of = lru_cache(maxsize=1 << 16)(self._first_alternative)
-        self._ngrams_of = lru_cache(maxsize=1 << 18)(self._word_ngram_ids)
-        self._gram_id = lru_cache(maxsize=1 << 18)(self._hash_gram)
+        self._matcher = compile_token_pattern(spec.token_pattern)
+        # Words repeat heavily across messages, and n-grams even more across words: each
+        # distinct token and n-gram is looked up and hashed once (``cache_info()`` of each
+        # tells its hit rate). Whole texts are never cached.
+        self.token_ids = lru_cache(maxsize=1 << 18)(self._token_ids)
+        self.ngram_id = lru_cache(maxsize=1 << 18)(self._ngram_id)
 
     def normalize(self, text: str) -> str:
         if self.spec.normalization != "none":
             text = unicodedata.normalize(self.spec.normalization, text)
         return text.lower() if self.spec.case == "lower" else text
 
-    def _first_alternative(self, char: str) -> CharClass | None:
-        return next((alt for alt in self._alternatives if char in alt), None)
-
     def tokens(self, text: str) -> list[str]:
         """The pattern's matches in the normalised text, in order (regex leftmost-first)."""
-        text = self.normalize(text)
-        found, start, end = [], 0, len(text)
-        while start < end:
-            alternative = self._alternative_of(text[start])
-            if alternative is None:
-                start += 1
-                continue
-            stop = start + 1
-            if alternative.repeat:
-                while stop < end and text[stop] in alternative:
-                    stop += 1
-            found.append(text[start:stop])
-            start = stop
-        return found
+        return self._matcher.findall(self.normalize(text))
 
     def ngrams(self, token: str) -> list[str]:
         """Character n-grams of one token, with boundary marks, shortest n first."""
@@ -314,38 +398,55 @@ class TextEncoder:
         return [marked[i : i + n] for n in self.spec.ngram_sizes
                 for i in range(len(marked) - n + 1)]
 
-    def _word_ngram_ids(self, token: str) -> tuple[int, ...]:
-        buckets = self.spec.buckets
-        return tuple(1 + fnv1a32(g.encode("utf-8")) % buckets for g in self.ngrams(token))
+    def _ngram_id(self, ngram: str) -> int:
+        """One n-gram's id: what :attr:`ngram_id` caches."""
+        return 1 + fnv1a32(ngram.encode("utf-8")) % self.spec.buckets
+
+    def _token_ids(self, token: str) -> tuple[int, np.ndarray]:
+        """One token's word id and n-gram ids (read-only): what :attr:`token_ids` caches."""
+        ngram_ids = np.fromiter(map(self.ngram_id, self.ngrams(token)), dtype=np.int64)
+        ngram_ids.flags.writeable = False  # shared by every text that holds the token
+        return self.word_to_id.get(token, UNK_ID), ngram_ids
+
+    def _ids(self, text: str) -> tuple[list[int], list[np.ndarray], int]:
+        """Word ids, n-gram ids as one array per token, and their count, within the limits.
+
+        The arrays are kept apart so that a batch joins all of them in one step.
+        """
+        tokens = self.tokens(text)
+        if self.spec.ngram_scope == "text":
+            word_ids = [self.word_to_id.get(token, UNK_ID)
+                        for token in tokens[: self.spec.max_words]]
+            ngram_ids = np.fromiter(map(self.ngram_id, self._text_ngrams(tokens)),
+                                    dtype=np.int64)
+            return word_ids, [ngram_ids], len(ngram_ids)
+        per_token = list(map(self.token_ids, tokens))
+        word_ids = [word_id for word_id, _ in per_token[: self.spec.max_words]]
+        pieces = [ngram_ids for _, ngram_ids in per_token]
+        count = sum(map(len, pieces))
+        if count > self.spec.max_ngrams:  # keep the head: whole tokens, then part of one
+            kept, count = [], 0
+            for piece in pieces:
+                kept.append(piece[: self.spec.max_ngrams - count])
+                count += len(kept[-1])
+                if count == self.spec.max_ngrams:
+                    break
+            pieces = kept
+        return word_ids, pieces, count
 
     def encode(self, text: str) -> Encoded:
-        tokens = self.tokens(text)
-        word_ids = [self.word_to_id.get(token, UNK_ID) for token in tokens[: self.spec.max_words]]
-        if self.spec.ngram_scope == "text":
-            return Encoded(word_ids, self._text_ngram_ids(tokens))
-        ngram_ids: list[int] = []
-        for token in tokens:
-            if len(ngram_ids) >= self.spec.max_ngrams:
-                break
-            ngram_ids.extend(self._ngrams_of(token))
-        return Encoded(word_ids, ngram_ids[: self.spec.max_ngrams])
+        word_ids, pieces, _ = self._ids(text)
+        return Encoded(word_ids, np.concatenate(pieces).tolist() if pieces else [])
 
-    def _text_ngram_ids(self, tokens: Sequence[str]) -> list[int]:
-        """``ngram_scope = "text"``: n-grams across words, in order of their start position."""
+    def _text_ngrams(self, tokens: Sequence[str]) -> list[str]:
+        """``ngram_scope = "text"``: n-grams across words, by start position, then by n."""
         if not tokens:
             return []
         start, end = self.spec.ngram_boundary
         marked = f"{start}{' '.join(tokens)}{end}"
-        ids: list[int] = []
-        for i in range(len(marked)):
-            for n in self.spec.ngram_sizes:
-                if i + n > len(marked) or len(ids) == self.spec.max_ngrams:
-                    continue
-                ids.append(self._gram_id(marked[i : i + n]))
-        return ids
-
-    def _hash_gram(self, gram: str) -> int:
-        return 1 + fnv1a32(gram.encode("utf-8")) % self.spec.buckets
+        grams = (marked[i : i + n] for i in range(len(marked)) for n in self.spec.ngram_sizes
+                 if i + n <= len(marked))
+        return list(islice(grams, self.spec.max_ngrams))
 
     def decode(self, word_ids: Sequence[int]) -> str:
         """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""
@@ -355,16 +456,29 @@ class TextEncoder:
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(word_ids, ngram_ids)`` as int64 arrays ``[batch, longest]``, padded with 0."""
-        encoded = [self.encode(text) for text in texts]
-        return (pad_ids([e.word_ids for e in encoded]), pad_ids([e.ngram_ids for e in encoded]))
+        encoded = [self._ids(text) for text in texts]
+        ngram_counts = np.array([count for *_, count in encoded], dtype=np.int64)
+        ngram_pieces = [piece for _, pieces, _ in encoded for piece in pieces]
+        return (pad_ids([word_ids for word_ids, *_ in encoded]),
+                _fill_padded(ngram_counts, ngram_pieces))
 
 
 def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
     """Right-pad rows with ``PAD_ID`` into an int64 matrix at least one column wide."""
-    width = max([1, *(len(row) for row in rows)])
-    out = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-    for index, row in enumerate(rows):
-        out[index, : len(row)] = row
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return _fill_padded(lengths, [np.asarray(row, dtype=np.int64) for row in rows])
+
+
+def _fill_padded(lengths: np.ndarray, pieces: Sequence[np.ndarray]) -> np.ndarray:
+    """A ``[rows, longest]`` matrix of ``PAD_ID`` holding ``pieces`` laid end to end.
+
+    One numpy fill, not a loop over rows: the cells left of each row's length, read row by row,
+    are exactly the rows' values laid end to end.
+    """
+    width = max(1, int(lengths.max(initial=0)))
+    out = np.full((len(lengths), width), PAD_ID, dtype=np.int64)
+    if pieces:
+        out[np.arange(width) < lengths[:, None]] = np.concatenate(pieces)
     return out
 
 

@@ -1,5 +1,5 @@
 """Run the support inbox: ``python -m stage5a_integration.inbox [--db PATH] [--service-url URL]
-[--host 127.0.0.1] [--port 8001] [--import CSV]``.
+[--host 127.0.0.1] [--port 8001] [--allowed-host NAME ...] [--import CSV]``.
 
 Start the classifier service first (``mlcourse serve``). ``--import CSV`` stores and labels the
 file's messages and exits; without it the web pages are served. The API key, if the service has
@@ -19,6 +19,7 @@ from common.paths import runs_dir
 from stage5a_integration.api import API_KEY_ENV
 from stage5a_integration.inbox.app import create_inbox_app, label_pending
 from stage5a_integration.inbox.client import ServiceClient
+from stage5a_integration.inbox.security import DEFAULT_ALLOWED_HOSTS
 from stage5a_integration.inbox.store import InboxStore, read_csv
 from stage5a_integration.serve import port_number
 
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the classifier service answers")
     parser.add_argument("--host", default="127.0.0.1", help="address of the inbox's pages")
     parser.add_argument("--port", type=port_number, default=8001, help="port of the inbox's pages")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer under this host name (repeatable; always: "
+                             f"{', '.join(DEFAULT_ALLOWED_HOSTS)}); other Host headers get 400")
     parser.add_argument("--import", dest="import_csv", type=Path, default=None, metavar="CSV",
                         help=f"import and label this CSV, then exit (try {SAMPLE_CSV.name} "
                              "from the package)")
@@ -58,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     print(f"inbox: http://{args.host}:{args.port} (database {db}, service {args.service_url})")
-    uvicorn.run(create_inbox_app(store, client), host=args.host, port=args.port)
+    hosts = [*DEFAULT_ALLOWED_HOSTS, *args.allowed_host]
+    uvicorn.run(create_inbox_app(store, client, allowed_hosts=hosts), host=args.host,
+                port=args.port)
     return EXIT_OK
 
 

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_received_at ON messages (received_at);
 """
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MAX_MESSAGE_CHARS = 100_000  # longer than any real support message; the form says so too
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def parse_time(text: str) -> str:
 def read_csv(data: bytes) -> CsvImport:
     """Messages from CSV bytes with a header: ``text`` required; ``sender``, ``received_at``.
 
-    Rows with an empty text or an unreadable time are dropped and counted, never guessed at.
+    Rows with an empty or too long text or an unreadable time are dropped and counted, never
+    guessed at. ``ValueError`` for a file that is not such a CSV.
     """
     try:
         content = data.decode("utf-8-sig")
@@ -109,10 +111,17 @@ def read_csv(data: bytes) -> CsvImport:
         raise ValueError(f"the CSV needs a 'text' column; its header is {reader.fieldnames}")
     messages: list[NewMessage] = []
     dropped: Counter[str] = Counter()
-    for row in reader:
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit() characters
+        raise ValueError(f"the CSV cannot be read: {error}") from None
+    for row in rows:
         text = (row.get("text") or "").strip()
         if not text:
             dropped["empty_text"] += 1
+            continue
+        if len(text) > MAX_MESSAGE_CHARS:
+            dropped["text_too_long"] += 1
             continue
         received = (row.get("received_at") or "").strip()
         try:
