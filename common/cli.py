@@ -1,7 +1,8 @@
-"""``mlcourse``: list the stages, run them, and check the learner's setup.
+"""``mlcourse``: list the stages, run them, do and check the exercises, and show progress.
 
-Imports stay lazy: ``--help``, ``list`` and ``doctor`` never import a stage, and only ``doctor``
-and ``run`` import torch.
+Imports stay lazy: ``--help``, ``list``, ``exercises``, ``start``, ``solution`` and ``status``
+never import torch, and ``check`` runs the learner's code in a child process
+(:mod:`common.check_worker`) with a time limit.
 """
 
 from __future__ import annotations
@@ -11,14 +12,30 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
 from common.lesson import LessonArgumentParser
-from common.registry import STAGES, Stage, find_stage, stage_ids
+from common.paths import PROJECT_ROOT
+from common.registry import (
+    STAGES,
+    ExerciseRef,
+    Stage,
+    exercises,
+    find_exercise,
+    find_stage,
+    stage_ids,
+)
+
+DEFAULT_WORKSPACE = "my_exercises"
+CHECK_SECONDS = 30.0
 
 OPTIONAL_PACKAGES = {
     "serve (stage 5a)": ("fastapi", "uvicorn", "grpc"),
@@ -39,6 +56,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="smoke mode for every lesson")
     run.add_argument("--json", action="store_true", help="end with one JSON summary line")
     commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
+    listing = commands.add_parser("exercises", help="the exercises: id, stage, title, files")
+    listing.add_argument("--json", action="store_true", help="end with one JSON line")
+    start = commands.add_parser("start", help="copy an exercise's stub into your workspace")
+    start.add_argument("id", help="exercise id, e.g. 1.1 (see mlcourse exercises)")
+    start.add_argument("--dir", default=DEFAULT_WORKSPACE,
+                       help=f"your workspace (default: ./{DEFAULT_WORKSPACE}/)")
+    checking = commands.add_parser("check", help="check your answer to an exercise")
+    checking.add_argument("id", help="exercise id, e.g. 1.1")
+    source = checking.add_mutually_exclusive_group()
+    source.add_argument("--file", type=Path, help="your file (default: the workspace copy)")
+    source.add_argument("--solution", action="store_true",
+                        help="check the reference solution instead (not counted as progress)")
+    checking.add_argument("--dir", default=DEFAULT_WORKSPACE,
+                          help=f"your workspace (default: ./{DEFAULT_WORKSPACE}/)")
+    checking.add_argument("--time-limit", type=float, default=CHECK_SECONDS,
+                          help=f"seconds each check may run (default: {CHECK_SECONDS:g})")
+    checking.add_argument("--json", action="store_true", help="end with one JSON line")
+    solution = commands.add_parser("solution", help="print an exercise's reference solution")
+    solution.add_argument("id", help="exercise id, e.g. 1.1")
+    status = commands.add_parser("status", help="your progress: lessons and exercises per stage")
+    status.add_argument("--json", action="store_true", help="end with one JSON line")
     commands.add_parser("serve", add_help=False,
                         help="serve a model bundle over REST and gRPC (stage 5a)")
     return parser
@@ -83,7 +121,7 @@ def cmd_doctor() -> int:
 
 def run_stage(stage: Stage, *, quick: bool) -> dict[str, Any]:
     """Run each lesson of ``stage`` in this process; returns the stage summary."""
-    from common.lesson import execute, print_summary
+    from common.lesson import execute, print_summary, record_progress
 
     started = time.perf_counter()
     lessons = []
@@ -93,6 +131,7 @@ def run_stage(stage: Stage, *, quick: bool) -> dict[str, Any]:
         args = module.build_parser().parse_args(["--quick"] if quick else [])
         summary = execute(module.run, args)
         print_summary(summary)
+        record_progress(summary)
         lessons.append(summary.to_json())
     return {
         "stage": stage.package,
@@ -117,7 +156,7 @@ def _metric_cell(lesson: dict[str, Any]) -> str:
 
 
 def print_table(stages: list[dict[str, Any]]) -> None:
-    rows = [("stage", "lesson", "loss / threshold", "key metric", "seconds", "result")]
+    rows = [("stage", "lesson", "loss / loss bar", "key metric", "seconds", "result")]
     for stage in stages:
         for lesson in stage["lessons"]:
             rows.append((stage["stage"], lesson["lesson"], _loss_cell(lesson), _metric_cell(lesson),
@@ -156,6 +195,181 @@ def cmd_run(stage_id: str, *, quick: bool, as_json: bool) -> int:
     return EXIT_OK if passed else EXIT_FAILED
 
 
+def module_file(module: str) -> Path:
+    """Where a module's file is, found without running it (only its packages' light __init__)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise UsageError(f"the course files are incomplete: no module {module}")
+    return Path(spec.origin)
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def exercise_or_usage_error(exercise_id: str) -> ExerciseRef:
+    try:
+        return find_exercise(exercise_id)
+    except KeyError:
+        raise UsageError(f"unknown exercise {exercise_id!r}; "
+                         "see `mlcourse exercises` for the ids") from None
+
+
+def workspace_file(ref: ExerciseRef, workspace: str | Path) -> Path:
+    return Path(workspace) / f"ex{ref.id}_{ref.exercise.name}.py"
+
+
+def cmd_exercises(*, as_json: bool) -> int:
+    rows = [{"id": ref.id, "stage": ref.stage.package, "title": ref.title,
+             "stub": shown_path(module_file(ref.module("exercises"))),
+             "solution": shown_path(module_file(ref.module("solutions")))}
+            for ref in exercises()]
+    for row in rows:
+        print(f"{row['id']:>5}  {row['stage']:<20} {row['title']}")
+    print(f"\n{len(rows)} exercises. Start one with `mlcourse start ID`, "
+          "check it with `mlcourse check ID`.")
+    if as_json:
+        print(json.dumps({"exercises": rows}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_start(exercise_id: str, workspace: str) -> int:
+    ref = exercise_or_usage_error(exercise_id)
+    target = workspace_file(ref, workspace)
+    if target.exists():
+        print(f"{shown_path(target)} is already there: kept as it is (delete it to start over)")
+        return EXIT_OK
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as sink:  # "x": never replaces a file
+            sink.write(module_file(ref.module("exercises")).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror}") from None
+    print(f"{ref.id} {ref.title}\nyour copy: {shown_path(target)}\n"
+          f"edit it, then run: mlcourse check {ref.id}")
+    return EXIT_OK
+
+
+def run_worker(ref: ExerciseRef, learner_file: Path, seconds: float) -> list[dict[str, Any]]:
+    """Run the checks in a child process; a child past its time limit is ended and reported.
+
+    Each check has its own alarm in the child; this outer limit is the backstop for code the
+    alarm cannot interrupt (a long call inside a C library).
+    """
+    limit = 4 * seconds + 30  # a few checks at their limit, plus start-up
+    with tempfile.TemporaryDirectory(prefix="mlcourse-check-") as folder:
+        results_file = Path(folder) / "results.jsonl"
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        command = [sys.executable, "-m", "common.check_worker", ref.module("checks"),
+                   str(learner_file.resolve()), str(results_file), "--seconds", str(seconds)]
+        try:
+            finished = subprocess.run(command, env=environment, timeout=limit, check=False)
+            crashed = finished.returncode not in (0, 1)
+        except subprocess.TimeoutExpired:
+            finished, crashed = None, False
+        results = []
+        if results_file.exists():
+            results = [json.loads(line) for line in
+                       results_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if finished is None:
+        results.append(_stopped(f"the checks to finish within {limit:g} s",
+                                "they were still running and were stopped",
+                                "is there a loop that never ends?"))
+    elif crashed or not results:
+        results.append(_stopped("the checks to run to the end",
+                                f"the process ended with exit code {finished.returncode}",
+                                "does your code call sys.exit() or crash Python?"))
+    return results
+
+
+def _stopped(expected: str, seen: str, hint: str) -> dict[str, Any]:
+    return {"name": "finished", "description": "the checks run to the end", "passed": False,
+            "expected": expected, "seen": seen, "hint": hint, "learner_traceback": ""}
+
+
+def cmd_check(exercise_id: str, *, file: Path | None, solution: bool, workspace: str,
+              seconds: float, as_json: bool) -> int:
+    from common.checks import CheckResult, render
+    from common.progress import record_exercise
+
+    ref = exercise_or_usage_error(exercise_id)
+    if seconds <= 0:
+        raise UsageError("--time-limit must be a positive number of seconds")
+    if solution:
+        learner_file = module_file(ref.module("solutions"))
+    else:
+        learner_file = file if file is not None else workspace_file(ref, workspace)
+        if not learner_file.is_file():
+            raise UsageError(f"no file {learner_file}: run `mlcourse start {ref.id}` first, "
+                             "or pass --file")
+    print(f"checking {ref.id} ({ref.title}) against {shown_path(learner_file)}", flush=True)
+    results = run_worker(ref, learner_file, seconds)
+    passed = all(result["passed"] for result in results)
+    print(render([CheckResult(**result) for result in results]))
+    if not solution:
+        try:
+            record_exercise(ref.id, passed)
+        except OSError as error:
+            print(f"warning: progress not saved: {error}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"id": ref.id, "file": str(learner_file), "solution": solution,
+                          "passed": passed, "checks": results}, ensure_ascii=False))
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def cmd_solution(exercise_id: str) -> int:
+    ref = exercise_or_usage_error(exercise_id)
+    print(module_file(ref.module("solutions")).read_text(encoding="utf-8"), end="")
+    return EXIT_OK
+
+
+def progress_by_stage() -> tuple[Path, list[dict[str, Any]]]:
+    from common.progress import load_progress, progress_path
+
+    path = progress_path()
+    document = load_progress(path)
+    stages = []
+    for stage in STAGES:
+        lessons = [document["lessons"].get(f"{stage.package}.{lesson.name}", {})
+                   for lesson in stage.lessons]
+        refs = [ref for ref in exercises() if ref.stage == stage]
+        passed_ids = [ref.id for ref in refs
+                      if document["exercises"].get(ref.id, {}).get("passed")]
+        stages.append({
+            "stage": stage.id, "package": stage.package,
+            "lessons": {"total": len(lessons), "run": sum(bool(entry) for entry in lessons),
+                        "passed": sum(bool(entry.get("passed")) for entry in lessons)},
+            "exercises": {"total": len(refs), "passed": len(passed_ids),
+                          "passed_ids": passed_ids},
+        })
+    return path, stages
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total) if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def cmd_status(*, as_json: bool) -> int:
+    path, stages = progress_by_stage()
+    print(f"progress file: {path}{'' if path.exists() else ' (nothing recorded yet)'}")
+    for row in stages:
+        lessons, done = row["lessons"], row["exercises"]
+        total = lessons["total"] + done["total"]
+        print(f"{row['stage']:>3}  {bar(lessons['passed'] + done['passed'], total)}  "
+              f"lessons {lessons['passed']}/{lessons['total']} passed "
+              f"({lessons['run']} run), exercises {done['passed']}/{done['total']} passed")
+    if as_json:
+        passed = [exercise_id for row in stages for exercise_id in row["exercises"]["passed_ids"]]
+        print(json.dumps({"path": str(path), "stages": stages, "exercises_passed": passed},
+                         ensure_ascii=False))
+    return EXIT_OK
+
+
 def cmd_serve(argv: list[str]) -> int:
     """Hand over to stage 5a's service, imported only now (it needs the ``serve`` extra)."""
     try:
@@ -179,6 +393,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "doctor":
             return cmd_doctor()
+        if args.command == "exercises":
+            return cmd_exercises(as_json=args.json)
+        if args.command == "start":
+            return cmd_start(args.id, args.dir)
+        if args.command == "check":
+            return cmd_check(args.id, file=args.file, solution=args.solution,
+                             workspace=args.dir, seconds=args.time_limit, as_json=args.json)
+        if args.command == "solution":
+            return cmd_solution(args.id)
+        if args.command == "status":
+            return cmd_status(as_json=args.json)
         return cmd_run(args.stage, quick=args.quick, as_json=args.json)
     except UsageError as error:
         print(f"mlcourse: error: {error}", file=sys.stderr)

@@ -150,7 +150,7 @@ def print_summary(summary: LessonSummary) -> None:
           + (f" (dataset: {summary.dataset})" if summary.dataset else ""))
     if summary.final_loss is not None:
         print(f"   final loss {summary.final_loss:.4g}"
-              + (f" (threshold {summary.loss_threshold:g})" if summary.loss_threshold else ""))
+              + (f" (loss bar {summary.loss_threshold:.4g})" if summary.loss_threshold else ""))
     for name, value in summary.metrics.items():
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"   {name:<28} {shown}")
@@ -158,6 +158,16 @@ def print_summary(summary: LessonSummary) -> None:
         print(f"   [{'ok' if ok else 'FAIL'}] {check}")
     for path in summary.outputs:
         print(f"   wrote {path}")
+
+
+def record_progress(summary: LessonSummary) -> None:
+    """Count the run in the learner's progress (``mlcourse status``); never fail the lesson."""
+    from common.progress import record_lesson
+
+    try:
+        record_lesson(summary.stage, summary.lesson, summary.passed)
+    except OSError as error:
+        print(f"warning: progress not saved: {error}", file=sys.stderr)
 
 
 def fail(message: str, code: int) -> int:
@@ -177,6 +187,7 @@ def lesson_main(parser: argparse.ArgumentParser, run: RunFn, argv: list[str] | N
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_FAILED)
     print_summary(summary)
+    record_progress(summary)
     if args.json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
     return EXIT_OK if summary.passed else EXIT_FAILED

@@ -40,7 +40,7 @@ class LessonSummary:
     def __post_init__(self) -> None:
         if self.final_loss is not None and self.loss_threshold is not None:
             self.check(
-                f"final loss {self.final_loss:.4g} <= threshold {self.loss_threshold:.4g}",
+                f"final loss {self.final_loss:.4g} <= loss bar {self.loss_threshold:.4g}",
                 self.final_loss <= self.loss_threshold,
             )
 

@@ -156,7 +156,7 @@ def test_summary_passes_only_when_every_check_holds():
     summary = LessonSummary("stage1_basics", "x", "train", dataset="d", final_loss=0.5,
                             loss_threshold=0.4, metrics={"acc": 0.9})
     assert not summary.passed
-    assert summary.failed_checks == ["final loss 0.5 <= threshold 0.4"]
+    assert summary.failed_checks == ["final loss 0.5 <= loss bar 0.4"]
     validate(summary.to_json())
 
 
