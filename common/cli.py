@@ -262,8 +262,13 @@ def run_worker(ref: ExerciseRef, learner_file: Path, seconds: float) -> list[dic
     limit = 4 * seconds + 30  # a few checks at their limit, plus start-up
     with tempfile.TemporaryDirectory(prefix="mlcourse-check-") as folder:
         results_file = Path(folder) / "results.jsonl"
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            "MLCOURSE_OFFLINE": "1",  # checks run offline: data comes from the cache or the repo
+            "OMP_NUM_THREADS": "1",  # small models: one thread is fastest and deterministic
+        }
         command = [sys.executable, "-m", "common.check_worker", ref.module("checks"),
                    str(learner_file.resolve()), str(results_file), "--seconds", str(seconds)]
         try:

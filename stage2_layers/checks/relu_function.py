@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import torch
+from torch.autograd.gradcheck import GradcheckError
 
 from common.checks import check, expect
 
@@ -49,7 +50,7 @@ def gradcheck_agrees(learner: ModuleType) -> None:
     x = torch.where(x.abs() < 0.1, torch.full_like(x, 0.5), x).requires_grad_()  # away from 0
     try:
         ok = torch.autograd.gradcheck(learner.ReLU.apply, (x,), eps=1e-6, atol=1e-5)
-    except torch.autograd.gradcheck.GradcheckError as error:
+    except GradcheckError as error:
         expect(False, expected="numerical and analytical gradients to agree",
                seen=str(error).splitlines()[0])
     expect(ok, expected="gradcheck to pass", seen="it did not")
