@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import re
 import signal
 import sys
 import traceback
@@ -182,7 +183,7 @@ def run_checks(check_module: str, learner_file: Path, *,
         if on_result is not None:
             on_result(result)
 
-    module_name = f"mlcourse_learner_{Path(learner_file).stem}"
+    module_name = "mlcourse_learner_" + re.sub(r"\W", "_", Path(learner_file).stem)
     try:
         with time_limit(seconds):
             learner = load_learner(Path(learner_file), module_name)

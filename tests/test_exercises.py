@@ -176,32 +176,35 @@ def test_bad_exercise_usage_exits_2_with_one_line(argv, tmp_path):
 
 
 def test_check_status_and_progress_through_the_real_command(tmp_path):
+    # 4.1's check needs no torch, so these real processes start in a fraction of a second.
     home = tmp_path / "home"
-    assert mlcourse("start", "1.2", cwd=tmp_path, home=home).returncode == 0
-    stub = mlcourse("check", "1.2", cwd=tmp_path, home=home)  # the workspace copy, untouched
+    assert mlcourse("start", "4.1", cwd=tmp_path, home=home).returncode == 0
+    stub = mlcourse("check", "4.1", cwd=tmp_path, home=home)  # the workspace copy, untouched
     assert stub.returncode == 1 and "Traceback" not in stub.stdout + stub.stderr
     assert "expected:" in stub.stdout and "hint:" in stub.stdout
 
-    solution = mlcourse("check", "1.2", "--solution", "--json", cwd=tmp_path, home=home)
+    solution = mlcourse("check", "4.1", "--solution", "--json", cwd=tmp_path, home=home)
     assert solution.returncode == 0, solution.stdout
     assert json.loads(solution.stdout.strip().splitlines()[-1])["passed"]
 
     mine = tmp_path / "mine.py"
-    mine.write_text(module_path("stage1_basics.solutions.mse_gradients").read_text("utf-8"),
+    mine.write_text(module_path("stage4_own_data.solutions.row_accounting").read_text("utf-8"),
                     encoding="utf-8")
-    assert mlcourse("check", "1.2", "--file", str(mine), cwd=tmp_path, home=home).returncode == 0
+    assert mlcourse("check", "4.1", "--file", str(mine), cwd=tmp_path, home=home).returncode == 0
 
     status = mlcourse("status", "--json", cwd=tmp_path, home=home)
     document = json.loads(status.stdout.strip().splitlines()[-1])
-    assert document["exercises_passed"] == ["1.2"]  # the --solution run did not count
+    assert document["exercises_passed"] == ["4.1"]  # the --solution run did not count
     assert document["path"] == str(home / "progress.json") and str(home) in status.stdout
     progress = json.loads((home / "progress.json").read_text(encoding="utf-8"))
-    assert progress["exercises"]["1.2"]["attempts"] == 2
+    assert progress["exercises"]["4.1"]["attempts"] == 2
 
 
 def test_an_endless_loop_is_stopped_by_the_command(tmp_path):
-    run = mlcourse("check", "1.1", "--file", str(MUTANTS / "s1_training_loop_endless.py"),
-                   "--time-limit", "1", cwd=tmp_path, home=tmp_path / "home")
+    endless = tmp_path / "endless.py"
+    endless.write_text("def clean(rows):\n    while True:\n        pass\n", encoding="utf-8")
+    run = mlcourse("check", "4.1", "--file", str(endless), "--time-limit", "1", cwd=tmp_path,
+                   home=tmp_path / "home")
     assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
     assert "loop that never ends" in run.stdout
 
