@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.checks import CHECK_SECONDS
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
-from common.lesson import LessonArgumentParser
+from common.lesson import LessonArgumentParser, positive_float
 from common.paths import PROJECT_ROOT
 from common.registry import (
     STAGES,
@@ -35,7 +36,6 @@ from common.registry import (
 )
 
 DEFAULT_WORKSPACE = "my_exercises"
-CHECK_SECONDS = 30.0
 
 OPTIONAL_PACKAGES = {
     "serve (stage 5a)": ("fastapi", "uvicorn", "grpc"),
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the reference solution instead (not counted as progress)")
     checking.add_argument("--dir", default=DEFAULT_WORKSPACE,
                           help=f"your workspace (default: ./{DEFAULT_WORKSPACE}/)")
-    checking.add_argument("--time-limit", type=float, default=CHECK_SECONDS,
+    checking.add_argument("--time-limit", type=positive_float, default=CHECK_SECONDS,
                           help=f"seconds each check may run (default: {CHECK_SECONDS:g})")
     checking.add_argument("--json", action="store_true", help="end with one JSON line")
     solution = commands.add_parser("solution", help="print an exercise's reference solution")
@@ -302,8 +302,6 @@ def cmd_check(exercise_id: str, *, file: Path | None, solution: bool, workspace:
     from common.progress import record_exercise
 
     ref = exercise_or_usage_error(exercise_id)
-    if seconds <= 0:
-        raise UsageError("--time-limit must be a positive number of seconds")
     if solution:
         learner_file = module_file(ref.module("solutions"))
     else:
