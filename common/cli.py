@@ -1,9 +1,11 @@
-"""``mlcourse``: list the stages, run them, and check the learner's setup.
+"""``mlcourse``: list the stages, run them, do and check the exercises, and show progress.
 
 Imports stay lazy: ``--help``, ``list`` and ``doctor`` never import a stage, and only ``doctor``
 and ``run`` import torch. Lessons come from the course map (:mod:`common.registry`); further
 commands (``mlcourse serve``) from the ``mlcourse.commands`` entry points that packages declare
-in their ``pyproject.toml``, so this module names no stage.
+in their ``pyproject.toml``, so this module names no stage. ``exercises``, ``start``,
+``solution`` and ``status`` never import torch either, and ``check`` runs the learner's code in
+a child process (:mod:`common.check_worker`) with a time limit.
 """
 
 from __future__ import annotations
@@ -13,15 +15,32 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from common.bundle.errors import BundleError
+from common.checks import CHECK_SECONDS
 from common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NonFiniteLossError, UsageError
-from common.lesson import LessonArgumentParser
-from common.registry import STAGES, Lesson, Stage, find_stage, stage_ids
+from common.lesson import LessonArgumentParser, positive_float
+from common.paths import PROJECT_ROOT
+from common.registry import (
+    STAGES,
+    ExerciseRef,
+    Lesson,
+    Stage,
+    exercises,
+    find_exercise,
+    find_stage,
+    stage_ids,
+)
+
+DEFAULT_WORKSPACE = "my_exercises"
 
 COMMANDS_GROUP = "mlcourse.commands"  # entry points: name = "module:function [extra]"
 BUILT_IN = ("list", "run", "doctor")
@@ -50,6 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
                   "`mlcourse run 4 -- --input my.csv` or "
                   "`mlcourse run 5a -- --scenario triage --currency USD`.")
     commands.add_parser("doctor", help="versions, device, cached datasets, optional extras")
+    listing = commands.add_parser("exercises", help="the exercises: id, stage, title, files")
+    listing.add_argument("--json", action="store_true", help="end with one JSON line")
+    start = commands.add_parser("start", help="copy an exercise's stub into your workspace")
+    start.add_argument("id", help="exercise id, e.g. 1.1 (see mlcourse exercises)")
+    start.add_argument("--dir", default=DEFAULT_WORKSPACE,
+                       help=f"your workspace (default: ./{DEFAULT_WORKSPACE}/)")
+    checking = commands.add_parser("check", help="check your answer to an exercise")
+    checking.add_argument("id", help="exercise id, e.g. 1.1")
+    source = checking.add_mutually_exclusive_group()
+    source.add_argument("--file", type=Path, help="your file (default: the workspace copy)")
+    source.add_argument("--solution", action="store_true",
+                        help="check the reference solution instead (not counted as progress)")
+    checking.add_argument("--dir", default=DEFAULT_WORKSPACE,
+                          help=f"your workspace (default: ./{DEFAULT_WORKSPACE}/)")
+    checking.add_argument("--time-limit", type=positive_float, default=CHECK_SECONDS,
+                          help=f"seconds each check may run (default: {CHECK_SECONDS:g})")
+    checking.add_argument("--json", action="store_true", help="end with one JSON line")
+    solution = commands.add_parser("solution", help="print an exercise's reference solution")
+    solution.add_argument("id", help="exercise id, e.g. 1.1")
+    status = commands.add_parser("status", help="your progress: lessons and exercises per stage")
+    status.add_argument("--json", action="store_true", help="end with one JSON line")
     for name, entry in plugin_commands().items():
         commands.add_parser(name, add_help=False,
                             help=f"from {entry.module} (mlcourse {name} --help)")
@@ -112,7 +152,7 @@ def lesson_argv(stage: Stage, lesson: Lesson, *, quick: bool, bundle: str | None
 def run_stage(stage: Stage, *, quick: bool, bundle: str | None = None,
               main_args: list[str] = ()) -> dict[str, Any]:
     """Run each lesson of ``stage`` in this process; returns the stage summary."""
-    from common.lesson import execute, print_summary
+    from common.lesson import execute, print_summary, record_progress
 
     started = time.perf_counter()
     lessons = []
@@ -124,6 +164,7 @@ def run_stage(stage: Stage, *, quick: bool, bundle: str | None = None,
         args = module.build_parser().parse_args(argv)
         summary = execute(module.run, args)
         print_summary(summary)
+        record_progress(summary)
         lessons.append(summary.to_json())
     return {
         "stage": stage.package,
@@ -193,6 +234,184 @@ def cmd_run(stage_id: str, *, quick: bool, as_json: bool, bundle: str | None = N
     return EXIT_OK if passed else EXIT_FAILED
 
 
+def module_file(module: str) -> Path:
+    """Where a module's file is, found without running it (only its packages' light __init__)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise UsageError(f"the course files are incomplete: no module {module}")
+    return Path(spec.origin)
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def exercise_or_usage_error(exercise_id: str) -> ExerciseRef:
+    try:
+        return find_exercise(exercise_id)
+    except KeyError:
+        raise UsageError(f"unknown exercise {exercise_id!r}; "
+                         "see `mlcourse exercises` for the ids") from None
+
+
+def workspace_file(ref: ExerciseRef, workspace: str | Path) -> Path:
+    return Path(workspace) / f"ex{ref.id}_{ref.exercise.name}.py"
+
+
+def cmd_exercises(*, as_json: bool) -> int:
+    rows = [{"id": ref.id, "stage": ref.stage.package, "title": ref.title,
+             "stub": shown_path(module_file(ref.module("exercises"))),
+             "solution": shown_path(module_file(ref.module("solutions")))}
+            for ref in exercises()]
+    for row in rows:
+        print(f"{row['id']:>5}  {row['stage']:<20} {row['title']}")
+    print(f"\n{len(rows)} exercises. Start one with `mlcourse start ID`, "
+          "check it with `mlcourse check ID`.")
+    if as_json:
+        print(json.dumps({"exercises": rows}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_start(exercise_id: str, workspace: str) -> int:
+    ref = exercise_or_usage_error(exercise_id)
+    target = workspace_file(ref, workspace)
+    if target.exists():
+        print(f"{shown_path(target)} is already there: kept as it is (delete it to start over)")
+        return EXIT_OK
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as sink:  # "x": never replaces a file
+            sink.write(module_file(ref.module("exercises")).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror}") from None
+    print(f"{ref.id} {ref.title}\nyour copy: {shown_path(target)}\n"
+          f"edit it, then run: mlcourse check {ref.id}")
+    return EXIT_OK
+
+
+def run_worker(ref: ExerciseRef, learner_file: Path, seconds: float) -> list[dict[str, Any]]:
+    """Run the checks in a child process; a child past its time limit is ended and reported.
+
+    Each check has its own alarm in the child; this outer limit is the backstop for code the
+    alarm cannot interrupt (a long call inside a C library).
+    """
+    limit = 4 * seconds + 30  # a few checks at their limit, plus start-up
+    with tempfile.TemporaryDirectory(prefix="mlcourse-check-") as folder:
+        results_file = Path(folder) / "results.jsonl"
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            "MLCOURSE_OFFLINE": "1",  # checks run offline: data comes from the cache or the repo
+            "OMP_NUM_THREADS": "1",  # small models: one thread is fastest and deterministic
+        }
+        command = [sys.executable, "-m", "common.check_worker", ref.module("checks"),
+                   str(learner_file.resolve()), str(results_file), "--seconds", str(seconds)]
+        try:
+            finished = subprocess.run(command, env=environment, timeout=limit, check=False)
+            crashed = finished.returncode not in (0, 1)
+        except subprocess.TimeoutExpired:
+            finished, crashed = None, False
+        results = []
+        if results_file.exists():
+            results = [json.loads(line) for line in
+                       results_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if finished is None:
+        results.append(_stopped(f"the checks to finish within {limit:g} s",
+                                "they were still running and were stopped",
+                                "is there a loop that never ends?"))
+    elif crashed or not results:
+        results.append(_stopped("the checks to run to the end",
+                                f"the process ended with exit code {finished.returncode}",
+                                "does your code call sys.exit() or crash Python?"))
+    return results
+
+
+def _stopped(expected: str, seen: str, hint: str) -> dict[str, Any]:
+    return {"name": "finished", "description": "the checks run to the end", "passed": False,
+            "expected": expected, "seen": seen, "hint": hint, "learner_traceback": ""}
+
+
+def cmd_check(exercise_id: str, *, file: Path | None, solution: bool, workspace: str,
+              seconds: float, as_json: bool) -> int:
+    from common.checks import CheckResult, render
+    from common.progress import record_exercise
+
+    ref = exercise_or_usage_error(exercise_id)
+    if solution:
+        learner_file = module_file(ref.module("solutions"))
+    else:
+        learner_file = file if file is not None else workspace_file(ref, workspace)
+        if not learner_file.is_file():
+            raise UsageError(f"no file {learner_file}: run `mlcourse start {ref.id}` first, "
+                             "or pass --file")
+    print(f"checking {ref.id} ({ref.title}) against {shown_path(learner_file)}", flush=True)
+    results = run_worker(ref, learner_file, seconds)
+    passed = all(result["passed"] for result in results)
+    print(render([CheckResult(**result) for result in results]))
+    if not solution:
+        try:
+            record_exercise(ref.id, passed)
+        except OSError as error:
+            print(f"warning: progress not saved: {error}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"id": ref.id, "file": str(learner_file), "solution": solution,
+                          "passed": passed, "checks": results}, ensure_ascii=False))
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def cmd_solution(exercise_id: str) -> int:
+    ref = exercise_or_usage_error(exercise_id)
+    print(module_file(ref.module("solutions")).read_text(encoding="utf-8"), end="")
+    return EXIT_OK
+
+
+def progress_by_stage() -> tuple[Path, list[dict[str, Any]]]:
+    from common.progress import load_progress, progress_path
+
+    path = progress_path()
+    document = load_progress(path)
+    stages = []
+    for stage in STAGES:
+        lessons = [document["lessons"].get(f"{stage.package}.{lesson.name}", {})
+                   for lesson in stage.lessons]
+        refs = [ref for ref in exercises() if ref.stage == stage]
+        passed_ids = [ref.id for ref in refs
+                      if document["exercises"].get(ref.id, {}).get("passed")]
+        stages.append({
+            "stage": stage.id, "package": stage.package,
+            "lessons": {"total": len(lessons), "run": sum(bool(entry) for entry in lessons),
+                        "passed": sum(bool(entry.get("passed")) for entry in lessons)},
+            "exercises": {"total": len(refs), "passed": len(passed_ids),
+                          "passed_ids": passed_ids},
+        })
+    return path, stages
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total) if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def cmd_status(*, as_json: bool) -> int:
+    path, stages = progress_by_stage()
+    print(f"progress file: {path}{'' if path.exists() else ' (nothing recorded yet)'}")
+    for row in stages:
+        lessons, done = row["lessons"], row["exercises"]
+        total = lessons["total"] + done["total"]
+        print(f"{row['stage']:>3}  {bar(lessons['passed'] + done['passed'], total)}  "
+              f"lessons {lessons['passed']}/{lessons['total']} passed "
+              f"({lessons['run']} run), exercises {done['passed']}/{done['total']} passed")
+    if as_json:
+        passed = [exercise_id for row in stages for exercise_id in row["exercises"]["passed_ids"]]
+        print(json.dumps({"path": str(path), "stages": stages, "exercises_passed": passed},
+                         ensure_ascii=False))
+    return EXIT_OK
+
+
 def cmd_plugin(entry: importlib.metadata.EntryPoint, argv: list[str]) -> int:
     """Hand over to a command's ``main(argv)``, imported only now (it may need an extra)."""
     try:
@@ -222,6 +441,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "doctor":
             return cmd_doctor()
+        if args.command == "exercises":
+            return cmd_exercises(as_json=args.json)
+        if args.command == "start":
+            return cmd_start(args.id, args.dir)
+        if args.command == "check":
+            return cmd_check(args.id, file=args.file, solution=args.solution,
+                             workspace=args.dir, seconds=args.time_limit, as_json=args.json)
+        if args.command == "solution":
+            return cmd_solution(args.id)
+        if args.command == "status":
+            return cmd_status(as_json=args.json)
         return cmd_run(args.stage, quick=args.quick, as_json=args.json, bundle=args.bundle,
                        main_args=main_args)
     except (UsageError, BundleError) as error:

@@ -222,6 +222,16 @@ def print_summary(summary: LessonSummary) -> None:
         print(f"   wrote {path}")
 
 
+def record_progress(summary: LessonSummary) -> None:
+    """Count the run in the learner's progress (``mlcourse status``); never fail the lesson."""
+    from common.progress import record_lesson
+
+    try:
+        record_lesson(summary.stage, summary.lesson, summary.passed)
+    except OSError as error:
+        print(f"warning: progress not saved: {error}", file=sys.stderr)
+
+
 def fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
@@ -236,6 +246,8 @@ def lesson_main(parser: argparse.ArgumentParser, run: RunFn, argv: list[str] | N
             print_summary(summary)
             if args.json:
                 print(json.dumps(summary.to_json(), ensure_ascii=False))
+        if distributed.is_main_process():
+            record_progress(summary)
     except (UsageError, BundleError) as error:
         return fail(str(error), EXIT_USAGE)
     except NonFiniteLossError as error:

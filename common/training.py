@@ -1,8 +1,10 @@
 """The one training loop of the course: forward → loss → backward → step.
 
-Every stage trains through :func:`fit`, so a learner reads the loop once and recognises it
-everywhere. Data comes as an iterable of batches; each batch is a tuple whose last element is the
-target and whose other elements are the model's inputs (``model(*inputs)``).
+Stage 1 writes this loop out by hand (``stage1_basics.linear_regression.train``); from stage 2 on
+every stage trains through :func:`fit`, the same loop lifted into a function, so a learner reads
+it once and recognises it everywhere. Data comes as an iterable of batches; each batch is a tuple
+whose last element is the target and whose other elements are the model's inputs
+(``model(*inputs)``).
 """
 
 from __future__ import annotations

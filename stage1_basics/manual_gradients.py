@@ -24,12 +24,14 @@ from common.paths import runs_dir
 from common.plots import plot_loss_curves
 from common.seed import seed_everything
 from common.summary import LessonSummary
-from common.training import TensorBatches, fit
-from stage1_basics.linear_regression import LinearData, make_linear_data
+from common.training import TensorBatches
+from stage1_basics.linear_regression import LinearData, make_linear_data, train
 
 STAGE, LESSON = "stage1_basics", "manual_gradients"
 GRADIENT_TOLERANCE = 1e-6  # float64: hand and autograd agree to rounding error
-LEARNING_RATES = {"too small": 1e-4, "good": 0.1, "too large": 1.0}
+# Full-batch gradient descent on this data is stable below 2/λ_max ≈ 0.33 (see
+# largest_stable_learning_rate): one rate far below it, one below it, one above it.
+LEARNING_RATES = {"too small": 1e-4, "converges": 0.1, "too large": 1.0}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,16 +84,28 @@ def accumulated_gradient_ratio(data: LinearData) -> float:
 
 
 # %% 4. The learning rate: full-batch gradient descent with three step sizes
+def largest_stable_learning_rate(x: np.ndarray) -> float:
+    """The learning rate above which full-batch gradient descent on MSE(w·x + b) diverges.
+
+    The loss is a bowl whose curvature is the Hessian H = 2·[[mean(x²), mean(x)], [mean(x), 1]];
+    a step multiplies the error along each of H's directions by (1 - lr·λ), which shrinks only
+    while lr < 2/λ. The steepest direction (the largest λ) sets the limit.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    return float(2.0 / np.linalg.eigvalsh(hessian).max())
+
+
 def train_with_lr(data: LinearData, lr: float, epochs: int) -> tuple[list[float], bool]:
     """Loss per step and whether training diverged (the loop stops at a non-finite loss)."""
     torch.manual_seed(0)  # the same starting weights for every learning rate
     model = nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    batches = TensorBatches(data.x, data.y, batch_size=len(data.x))  # one batch: all the data
     losses: list[float] = []
-    batches = TensorBatches(data.x, data.y, batch_size=len(data.x))
     try:
-        fit(model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=lr), batches,
-            epochs=epochs, device=torch.device("cpu"), progress=False,
-            on_epoch=lambda record: losses.append(record.train_loss))
+        for _ in range(epochs):
+            losses += train(model, nn.MSELoss(), optimizer, batches, 1, progress=False)
     except NonFiniteLossError:
         return losses, True
     return losses, False
@@ -124,7 +138,10 @@ def run(args: argparse.Namespace) -> LessonSummary:
         fate = (f"diverged after {len(losses)} steps (loss became inf/NaN)" if diverged[name]
                 else f"loss {losses[0]:.3f} → {losses[-1]:.4f}")
         print(f"4. lr={lr:<7g} ({name}): {fate}")
-    small, good = curves["lr=0.0001 (too small)"], curves["lr=0.1 (good)"]
+    small, good = curves["lr=0.0001 (too small)"], curves["lr=0.1 (converges)"]
+    stable_limit = largest_stable_learning_rate(x)
+    print(f"   full-batch gradient descent on this data diverges above lr = 2/λ_max = "
+          f"{stable_limit:.3f}")
 
     out = runs_dir(STAGE, LESSON, args.out)
     plot_loss_curves(curves, out / "learning_rates.png", log_scale=True, xlabel="step",
@@ -132,18 +149,19 @@ def run(args: argparse.Namespace) -> LessonSummary:
     summary = LessonSummary(
         STAGE, LESSON, "tour", dataset="synthetic-linear",
         metrics={"max_gradient_diff": gradient_gap, "max_step_diff": step_gap,
-                 "accumulation_ratio": ratio, "good_lr_final_loss": good[-1],
-                 "small_lr_final_loss": small[-1]},
+                 "accumulation_ratio": ratio, "converging_lr_final_loss": good[-1],
+                 "small_lr_final_loss": small[-1], "largest_stable_lr": stable_limit},
         outputs=[str(out / "learning_rates.png")],
     )
     summary.check(f"hand gradients equal autograd (float64, within {GRADIENT_TOLERANCE:g})",
                   gradient_gap <= GRADIENT_TOLERANCE)
     summary.check("a hand-written step equals optimizer.step()", step_gap <= 1e-7)
     summary.check("without zero_grad() the gradient doubles", abs(ratio - 2.0) <= 1e-5)
-    summary.check("too small a learning rate leaves the loss far above the good one",
+    summary.check("too small a learning rate leaves the loss far above lr 0.1's",
                   small[-1] > 10 * good[-1])
-    summary.check("too large a learning rate diverges, and the loop catches it",
-                  diverged["too large"] and not diverged["good"])
+    summary.check("a learning rate above 2/λ_max diverges, and the loop catches it",
+                  diverged["too large"] and not diverged["converges"]
+                  and LEARNING_RATES["converges"] < stable_limit < LEARNING_RATES["too large"])
     return summary
 
 

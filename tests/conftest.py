@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import pytest
 # Tests never touch the network: downloads fail at once and lessons take their offline fallback.
 os.environ["MLCOURSE_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Progress (`mlcourse status`) goes to a scratch folder, never the learner's real data folder.
+os.environ["MLCOURSE_HOME"] = tempfile.mkdtemp(prefix="mlcourse-home-")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

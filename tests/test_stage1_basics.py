@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -44,6 +46,59 @@ def test_same_seed_gives_identical_losses(tmp_path):
     assert first.final_loss == second.final_loss
     assert first.metrics == second.metrics
     assert other.final_loss != first.final_loss
+
+
+def test_the_hand_written_loop_and_fit_give_identical_losses(linear_data):
+    """Stage 2's ``fit`` is stage 1's loop lifted into a function: same seed, same losses."""
+    from torch import nn
+
+    from common.training import TensorBatches, fit
+
+    losses = {}
+    for name in ("by hand", "fit"):
+        torch.manual_seed(0)
+        model = nn.Linear(1, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.02)
+        batches = TensorBatches(linear_data.x, linear_data.y, batch_size=32, shuffle=True,
+                                generator=torch.Generator().manual_seed(0))
+        if name == "by hand":
+            losses[name] = linear_regression.train(model, nn.MSELoss(), optimizer, batches, 5,
+                                                   progress=False)
+        else:
+            losses[name] = fit(model, nn.MSELoss(), optimizer, batches, epochs=5,
+                               device=torch.device("cpu"), progress=False).train_losses
+        losses[name].append(model.weight.item())
+    assert losses["by hand"] == losses["fit"]
+
+
+def test_the_lesson_judges_the_model_on_held_out_points(tmp_path):
+    summary = linear_regression.run(linear_regression.build_parser().parse_args(
+        ["--quick", "--out", str(tmp_path)]))
+    assert summary.final_loss == summary.metrics["held_out_mse"]
+    assert summary.final_loss != summary.metrics["train_mse_last_epoch"]
+    generator = torch.Generator().manual_seed(0)
+    train, held_out = linear_regression.split_held_out(
+        linear_regression.make_linear_data(1000, generator), generator)
+    assert (len(train.x), len(held_out.x)) == (800, 200)
+    assert not set(train.x.flatten().tolist()) & set(held_out.x.flatten().tolist())
+
+
+def test_the_lesson_writes_its_loop_out():
+    source = Path(linear_regression.__file__).read_text(encoding="utf-8")
+    loop = source[source.index("def train("):source.index("def mean_squared_error")]
+    order = [loop.index(call) for call in ("model(x)", "loss_fn(prediction, y)",
+                                           "optimizer.zero_grad()", "loss.backward()",
+                                           "optimizer.step()")]
+    assert order == sorted(order)
+    assert "common.training import TensorBatches\n" in source  # not fit: the loop is here
+
+
+def test_manual_gradients_prints_the_stability_limit(linear_data):
+    limit = manual_gradients.largest_stable_learning_rate(linear_data.x.numpy())
+    assert manual_gradients.LEARNING_RATES["converges"] < limit < \
+        manual_gradients.LEARNING_RATES["too large"]
+    assert not manual_gradients.train_with_lr(linear_data, 0.95 * limit, 100)[1]
+    assert manual_gradients.train_with_lr(linear_data, 1.2 * limit, 300)[1]
 
 
 def test_hand_derived_gradients_equal_autograd(linear_data):

@@ -135,7 +135,7 @@ def test_tour_passes_every_claim(stage_run):
     metrics = summary["metrics"]
     assert metrics["relu_moons_accuracy"] >= layers_tour.MOONS_MLP_BAR
     assert metrics["linear_moons_accuracy"] <= layers_tour.MOONS_LINEAR_CEILING
-    assert metrics["first_layer_grad_ratio"] < layers_tour.VANISHING_FACTOR
+    assert metrics["first_layer_grad_ratio"] < layers_tour.vanishing_bar(layers_tour.DEEP_DEPTH)
     assert len(summary["gradient_norms"]["sigmoid"]) == layers_tour.DEEP_DEPTH + 1
 
 
@@ -145,8 +145,17 @@ def test_gradients_vanish_through_sigmoids_but_not_relus(seed):
     x, y = layers_tour.digits_batch()
     sigmoid = layers_tour.gradient_norms(nn.Sigmoid, x, y, seed=seed)
     relu = layers_tour.gradient_norms(nn.ReLU, x, y, seed=seed)
-    assert sigmoid[0] < layers_tour.VANISHING_FACTOR * relu[0]
+    assert sigmoid[0] < layers_tour.vanishing_bar(layers_tour.DEEP_DEPTH) * relu[0]
     assert sigmoid[0] < 1e-3 * sigmoid[-1]  # it shrinks on the way back to the input
+    assert max(relu) / min(relu) <= layers_tour.RELU_SPREAD
+
+
+@pytest.mark.parametrize("depth", [4, 30])
+def test_the_vanishing_bar_follows_the_depth_a_learner_tries(depth):
+    x, y = layers_tour.digits_batch()
+    sigmoid = layers_tour.gradient_norms(nn.Sigmoid, x, y, depth=depth)
+    relu = layers_tour.gradient_norms(nn.ReLU, x, y, depth=depth)
+    assert sigmoid[0] / relu[0] < layers_tour.vanishing_bar(depth)
     assert max(relu) / min(relu) <= layers_tour.RELU_SPREAD
 
 

@@ -1,0 +1,1 @@
+"""Reference answers to stage 1's exercises (``mlcourse solution ID``)."""

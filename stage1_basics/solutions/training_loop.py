@@ -1,0 +1,26 @@
+"""Exercise 1.1, a reference answer: the loop of ``stage1_basics.linear_regression.train``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+
+def train(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+          optimizer: torch.optim.Optimizer,
+          batches: Iterable[tuple[torch.Tensor, torch.Tensor]], epochs: int) -> list[float]:
+    """Train ``model`` for ``epochs`` passes over ``batches``; the mean loss of each epoch."""
+    epoch_losses = []
+    for _ in range(epochs):
+        total, count = 0.0, 0
+        for x, y in batches:
+            loss = loss_fn(model(x), y)  # forward, then the loss
+            optimizer.zero_grad()  # .grad still holds the last batch's gradients: clear them
+            loss.backward()  # d(loss)/d(weight) into every .grad
+            optimizer.step()  # each weight moves against its gradient
+            total += loss.item() * len(y)
+            count += len(y)
+        epoch_losses.append(total / count)
+    return epoch_losses

@@ -1,0 +1,1 @@
+"""Reference answers to stage 2's exercises (``mlcourse solution ID``)."""

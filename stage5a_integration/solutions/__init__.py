@@ -1,0 +1,1 @@
+"""Reference answers to stage 5a's exercises (``mlcourse solution ID``)."""

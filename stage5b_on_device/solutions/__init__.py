@@ -1,0 +1,1 @@
+"""Reference answers to stage 5b's exercises (``mlcourse solution ID``)."""

@@ -1,0 +1,1 @@
+"""Mutated reference answers: each must fail its check with the intended hint."""

@@ -1,0 +1,22 @@
+"""A plausible wrong answer: it answers ham whatever it reads.
+
+Mutated from stage3_text/solutions/spam_filter.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+
+def train_spam_filter(texts: Sequence[str], labels: Sequence[str]
+                      ) -> Callable[[list[str]], list[str]]:
+    """Learn from ``texts`` and their ``labels`` ("spam"/"ham"); return a labelling function."""
+    # char_wb n-grams survive typos and obfuscation ("FR33 pr1ze") that split words apart.
+    model = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
+                                          sublinear_tf=True), LinearSVC())
+    model.fit(list(texts), list(labels))
+    return lambda batch: ["ham" for _ in batch]

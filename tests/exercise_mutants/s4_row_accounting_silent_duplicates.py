@@ -1,0 +1,31 @@
+"""A plausible wrong answer: it drops duplicates without counting them.
+
+Mutated from stage4_own_data/solutions/row_accounting.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+REASONS = ("empty_text", "missing_label", "duplicate")
+
+
+def clean(rows: Sequence[tuple[str | None, str | None]]
+          ) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """The kept rows, normalised and in order, and ``{reason: rows dropped}``."""
+    kept: list[tuple[str, str]] = []
+    dropped = dict.fromkeys(REASONS, 0)
+    seen: set[tuple[str, str]] = set()
+    for text, label in rows:
+        text = " ".join((text or "").split())  # split() with no argument splits on any run
+        label = (label or "").strip()
+        reason = ("empty_text" if not text else "missing_label" if not label
+                  else "duplicate" if (text, label) in seen else None)
+        if reason == "duplicate":
+            continue
+        if reason:
+            dropped[reason] += 1
+            continue
+        seen.add((text, label))
+        kept.append((text, label))
+    return kept, dropped
