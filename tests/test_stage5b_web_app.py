@@ -20,7 +20,14 @@ from typing import Any
 
 import pytest
 
-from common.bundle.textprep import STANDARD_TEST_TEXTS, SpecError, TextEncoder, TextSpec, load_spec
+from common.bundle.textprep import (
+    STANDARD_TEST_TEXTS,
+    SpecError,
+    TextEncoder,
+    TextSpec,
+    build_spec,
+    load_spec,
+)
 from common.summary import validate
 from tests.conftest import (
     IN_CI,
@@ -131,7 +138,20 @@ def test_javascript_encodes_like_python_on_many_texts(node: str,
         assert (js["wordIds"], js["ngramIds"]) == (python.word_ids, python.ngram_ids), text
 
 
-@pytest.mark.parametrize("change", [{"no_such_option": True}, {"normalization": "NFKX"},
+@pytest.mark.parametrize("options", [{"ngram_scope": "text"},
+                                     {"ngram_scope": "text", "max_ngrams": 40, "buckets": 997},
+                                     {"ngram_scope": "token", "max_ngrams": 40}])
+def test_javascript_follows_every_ngram_scope_like_python(node: str, options: dict) -> None:
+    texts = parity_texts()
+    encoder = TextEncoder(build_spec(texts[:150], **options))
+    spec = encoder.spec.to_json()
+    for text, js in zip(texts, _javascript(node, spec, texts)["encoded"], strict=True):
+        python = encoder.encode(text)
+        assert (js["wordIds"], js["ngramIds"]) == (python.word_ids, python.ngram_ids), text
+
+
+@pytest.mark.parametrize("change", [{"no_such_option": True}, {"ngram_scope": "sentence"},
+                                    {"normalization": "NFKX"},
                                     {"hash": "md5"}, {"buckets": 0},
                                     {"token_pattern": "[^a-z]+"}, {"version": 2}])
 def test_javascript_refuses_a_spec_it_does_not_know_like_python(node: str, change: dict) -> None:

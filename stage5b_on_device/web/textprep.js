@@ -31,6 +31,7 @@ const FIELDS = {
   max_words: { default: 128, check: atLeastOne },
   max_ngrams: { default: 1024, check: atLeastOne },
   truncation: { default: "head", check: oneOf("head") },
+  ngram_scope: { default: "token", check: oneOf("token", "text") },
 };
 
 export class SpecError extends Error {}
@@ -182,11 +183,28 @@ export class SpecEncoder {
     return ids;
   }
 
+  /** ngram_scope "text": n-grams across words (tokens joined by one space, the whole wrapped
+   * once in the boundary marks), by start position, then by n, the first max_ngrams of them. */
+  textNgramIds(tokens) {
+    if (tokens.length === 0) return [];
+    const [open, close] = this.spec.ngram_boundary;
+    const marked = Array.from(open + tokens.join(" ") + close);
+    const ids = [];
+    for (let i = 0; i < marked.length && ids.length < this.spec.max_ngrams; i += 1) {
+      for (const n of this.spec.ngram_sizes) {
+        if (i + n > marked.length || ids.length === this.spec.max_ngrams) continue;
+        ids.push(1 + (fnv1a32(marked.slice(i, i + n).join("")) % this.spec.buckets));
+      }
+    }
+    return ids;
+  }
+
   /** {wordIds, ngramIds} of one text, truncated to max_words / max_ngrams (not padded). */
   encode(text) {
     const tokens = this.tokens(text);
     const wordIds = tokens.slice(0, this.spec.max_words)
       .map((token) => this.wordToId.get(token) ?? UNK_ID);
+    if (this.spec.ngram_scope === "text") return { wordIds, ngramIds: this.textNgramIds(tokens) };
     const ngramIds = [];
     for (const token of tokens) {
       if (ngramIds.length >= this.spec.max_ngrams) break;
