@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from common.bundle.textprep import BLANK_MESSAGE, has_content
 from stage5a_integration.inbox.client import ServiceClient, ServiceError
 from stage5a_integration.inbox.security import DEFAULT_ALLOWED_HOSTS, SameOriginPosts
 from stage5a_integration.inbox.store import (
@@ -83,8 +84,8 @@ def create_inbox_app(store: InboxStore, client: ServiceClient,
     @app.post("/messages", response_model=None)
     def add_message(text: Annotated[str, Form()] = "",
                     sender: Annotated[str, Form()] = "") -> RedirectResponse | HTMLResponse:
-        if not text.strip():
-            return back_home("the message is empty: nothing was added")
+        if not has_content(text):
+            return back_home(f"{BLANK_MESSAGE}: nothing was added")
         if len(text) > MAX_MESSAGE_CHARS:
             return HTMLResponse(refusal_page(413, (
                 f"the message is {len(text):,} characters and the limit is "
