@@ -71,6 +71,14 @@ def choose_columns(
     return Columns(text_col, label_col, how)
 
 
+def text_column(table: Table, given: str | None = None) -> tuple[str, str]:
+    """The text column alone (for texts without labels): ``given`` (a name or a 0-based
+    position), else by rules 1 and 2 of the module docstring; returns it and why."""
+    if given is not None:
+        return resolve_column(table, given, "--text-column"), "given by --text-column"
+    return _pick_text(table, exclude=None)
+
+
 def _pick_text(table: Table, exclude: str | None) -> tuple[str, str]:
     candidates = [c for c in table.frame.columns if c != exclude]
     named = [c for c in candidates if c.strip().lower() in TEXT_NAMES]

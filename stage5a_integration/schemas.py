@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from starlette.responses import JSONResponse
+
+from common.bundle.textprep import BLANK_MESSAGE, has_content
 
 DEFAULT_MAX_ITEMS = 256
 MAX_DETAILS = 20  # a list of 256 wrong values gives 256 errors; the first few say enough
@@ -63,7 +65,8 @@ def predict_request_model(max_items: int, max_text_chars: int) -> type[BaseModel
     Strict: a number is not silently turned into a text, and unknown fields are refused rather
     than ignored (a typo like ``"text"`` would otherwise pass unnoticed).
     """
-    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars)]
+    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars),
+                     AfterValidator(_readable)]
     texts = Annotated[
         list[text],
         Field(min_length=1, max_length=max_items,
@@ -75,6 +78,14 @@ def predict_request_model(max_items: int, max_text_chars: int) -> type[BaseModel
         __config__=ConfigDict(extra="forbid", strict=True),
         texts=(texts, ...),
     )
+
+
+def _readable(text: str) -> str:
+    """The one rule for empty text (:func:`common.bundle.textprep.has_content`): REST and gRPC
+    refuse whitespace- or zero-width-only texts like empty ones."""
+    if not has_content(text):
+        raise ValueError(BLANK_MESSAGE)
+    return text
 
 
 def _location(loc: Sequence[Any]) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path  # noqa: E402
 
 from common.bundle.errors import BundleError  # noqa: E402
 from common.bundle.runtime import Prediction, TextClassifierRuntime  # noqa: E402
+from common.bundle.textprep import BLANK_MESSAGE, has_content  # noqa: E402
 from common.errors import EXIT_OK, EXIT_USAGE, UsageError  # noqa: E402
 from common.lesson import HelpFormatter, LessonArgumentParser  # noqa: E402
 from stage5b_on_device.model_dir import MODELS, load_runtime  # noqa: E402
@@ -87,16 +88,21 @@ def prompt_lines() -> Iterator[str]:
             line = input("text> ")
         except EOFError:
             return
-        if not line.strip():
+        if not has_content(line):
             return
         yield line
 
 
 def texts_from(args: argparse.Namespace) -> Iterable[str]:
+    """The texts to classify. One rule for empty text (``has_content``): a text argument with
+    nothing to read is refused; in piped input such a line counts as a blank line and is skipped."""
     if args.texts:
+        blank = [i for i, text in enumerate(args.texts, start=1) if not has_content(text)]
+        if blank:
+            raise UsageError(f"text {blank[0]} of {len(args.texts)}: {BLANK_MESSAGE}")
         return args.texts
     if not sys.stdin.isatty():
-        return (line.rstrip("\n") for line in sys.stdin if line.strip())
+        return (line.rstrip("\n") for line in sys.stdin if has_content(line))
     print("offline classifier: type a text and press Enter (empty line to quit)")
     return prompt_lines()
 
@@ -116,12 +122,13 @@ def classify(runtime: TextClassifierRuntime, texts: Iterable[str], as_json: bool
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        texts = texts_from(args)
         runtime = load_runtime(args.model_dir, args.precision)
     except (UsageError, BundleError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     ready = time.perf_counter() - STARTED
-    cold_start = ready + classify(runtime, texts_from(args), args.json)  # typing time excluded
+    cold_start = ready + classify(runtime, texts, args.json)  # typing time excluded
     if args.stats:
         stats = {"cold_start_s": round(cold_start, 4), "peak_rss_mb": round(peak_rss_mb(), 1),
                  "cold_start_bar_s": MAX_COLD_START_S, "peak_rss_bar_mb": MAX_PEAK_RSS_MB}

@@ -145,6 +145,21 @@ def service(bundle_dir):
     return create_app(load_predictor(bundle_dir))
 
 
+def test_inbox_imports_any_table_with_a_text_column(tmp_path):
+    from stage5a_integration.inbox.store import read_csv
+
+    named = "id,message,sender\n1,My invoice is wrong,ana\n2,\u200b,bo\n3,App crashes,cy\n"
+    parsed = read_csv(named.encode("utf-8"), name="export.csv")
+    assert [m.text for m in parsed.messages] == ["My invoice is wrong", "App crashes"]
+    assert [m.sender for m in parsed.messages] == ["ana", "cy"]
+    assert parsed.dropped == {"empty_text": 1}  # a zero-width-only text is empty
+    headerless = b"ham\tHe said \"see you\nspam\tWIN a prize now\n"
+    parsed = read_csv(headerless, name="sms.tsv", text_column="1")
+    assert [m.text for m in parsed.messages] == ['He said "see you', "WIN a prize now"]
+    with pytest.raises(ValueError, match="text-column"):
+        read_csv(headerless, name="sms.tsv", text_column="7")
+
+
 def test_inbox_database_flow(tmp_path, service):
     from fastapi.testclient import TestClient
 

@@ -169,6 +169,8 @@ def malformed_requests(max_chars: int) -> list[tuple[str, dict[str, Any], int]]:
         ("a list in texts", {"json": {"texts": [["a"]]}}, 422),
         ("an object in texts", {"json": {"texts": [{"text": "a"}]}}, 422),
         ("an empty text", {"json": {"texts": ["ok", ""]}}, 422),
+        ("a whitespace-only text", {"json": {"texts": [" \t\n "]}}, 422),
+        ("a zero-width-only text", {"json": {"texts": ["\u200b\u200d\ufeff"]}}, 422),
         ("a too long text", {"json": {"texts": ["x" * (max_chars + 1)]}}, 422),
         ("too many texts", {"json": {"texts": ["a"] * 257}}, 422),
         ("an unknown field", {"json": {"texts": ["a"], "lang": "en"}}, 422),
@@ -260,7 +262,8 @@ def test_grpc_round_trip_matches_rest(client, predictor):
     assert [p.label for p in answer.predictions] == [p["label"] for p in rest["predictions"]]
     for got, want in zip(answer.predictions, rest["predictions"], strict=True):
         assert got.probability == pytest.approx(want["probability"], abs=1e-6)
-    for bad in ([], [""], ["x" * (predictor.max_text_chars + 1)], ["a"] * 257):
+    for bad in ([], [""], ["   "], ["\u200b"], ["x" * (predictor.max_text_chars + 1)],
+                ["a"] * 257):
         with pytest.raises(grpc.RpcError) as caught:
             grpc_predict(target, bad)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

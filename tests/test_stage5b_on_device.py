@@ -191,6 +191,15 @@ def test_offline_app_fp32_and_int8_mostly_agree(export_run: tuple[Path, dict]) -
     assert [p.label for p in int8.predict(texts)] == [p.label for p in fp32.predict(texts)]
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\u200b\u200d", "\t\n"])
+def test_offline_app_refuses_a_text_with_nothing_to_read(export_run: tuple[Path, dict],
+                                                         blocker: Path, blank: str) -> None:
+    out, _ = export_run
+    result = _offline(out, "a real message", blank, blocker=blocker)
+    assert_one_line_error(LessonRun(result.returncode, result.stdout, result.stderr))
+    assert "text 2 of 2" in result.stderr and result.stdout == ""
+
+
 def test_offline_app_refuses_a_folder_that_is_not_a_model(tmp_path: Path, blocker: Path) -> None:
     result = _offline(tmp_path, "hello", blocker=blocker)
     assert_one_line_error(LessonRun(result.returncode, result.stdout, result.stderr))

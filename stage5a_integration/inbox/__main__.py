@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="also answer under this host name (repeatable; always: "
                              f"{', '.join(DEFAULT_ALLOWED_HOSTS)}); other Host headers get 400")
+    parser.add_argument("--text-column", default=None, metavar="COLUMN",
+                        help="the text column of imported files, a name or a 0-based position "
+                             "(default: one named like text/message, else the longest values)")
     parser.add_argument("--import", dest="import_csv", type=Path, default=None, metavar="CSV",
                         help=f"import and label this CSV, then exit (try {SAMPLE_CSV.name} "
                              "from the package)")
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     client = ServiceClient(args.service_url, api_key=os.environ.get(API_KEY_ENV) or None)
     if args.import_csv is not None:
         try:
-            parsed = read_csv(args.import_csv.read_bytes())
+            parsed = read_csv(args.import_csv.read_bytes(), name=args.import_csv.name,
+                              text_column=args.text_column)
         except (OSError, ValueError) as error:
             print(f"inbox: error: {args.import_csv}: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"inbox: http://{args.host}:{args.port} (database {db}, service {args.service_url})")
     hosts = [*DEFAULT_ALLOWED_HOSTS, *args.allowed_host]
-    uvicorn.run(create_inbox_app(store, client, allowed_hosts=hosts), host=args.host,
+    uvicorn.run(create_inbox_app(store, client, allowed_hosts=hosts,
+                                 text_column=args.text_column), host=args.host,
                 port=args.port)
     return EXIT_OK
 

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from common.bundle.textprep import BLANK_MESSAGE, has_content
 from stage5a_integration.inbox.client import ServiceClient, ServiceError
 from stage5a_integration.inbox.security import DEFAULT_ALLOWED_HOSTS, SameOriginPosts
 from stage5a_integration.inbox.store import (
@@ -49,20 +50,21 @@ def label_pending(store: InboxStore, client: ServiceClient) -> str:
     return f"labelled {len(pending)} messages"
 
 
-def flagged_label(client: ServiceClient) -> str | None:
-    """The label whose share the analytics plot: the model's positive label, else "spam"."""
+def model_labels(client: ServiceClient) -> tuple[list[str], str | None]:
+    """The served bundle's labels and its positive label (empty when the service is down)."""
     try:
         model = client.model
     except ServiceError:
-        return None
-    if model.get("positive_label"):
-        return model["positive_label"]
-    return "spam" if "spam" in model["labels"] else None
+        return [], None
+    return list(model["labels"]), model.get("positive_label")
 
 
 def create_inbox_app(store: InboxStore, client: ServiceClient,
-                     allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_HOSTS) -> FastAPI:
-    """The inbox's pages, answered only under ``allowed_hosts`` (host names, no ports)."""
+                     allowed_hosts: Sequence[str] = DEFAULT_ALLOWED_HOSTS,
+                     text_column: str | None = None) -> FastAPI:
+    """The inbox's pages, answered only under ``allowed_hosts`` (host names, no ports).
+
+    ``text_column`` names the text column of imported files (default: detected)."""
     app = FastAPI(title="Support inbox", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=TEMPLATES)
 
@@ -83,8 +85,8 @@ def create_inbox_app(store: InboxStore, client: ServiceClient,
     @app.post("/messages", response_model=None)
     def add_message(text: Annotated[str, Form()] = "",
                     sender: Annotated[str, Form()] = "") -> RedirectResponse | HTMLResponse:
-        if not text.strip():
-            return back_home("the message is empty: nothing was added")
+        if not has_content(text):
+            return back_home(f"{BLANK_MESSAGE}: nothing was added")
         if len(text) > MAX_MESSAGE_CHARS:
             return HTMLResponse(refusal_page(413, (
                 f"the message is {len(text):,} characters and the limit is "
@@ -98,7 +100,8 @@ def create_inbox_app(store: InboxStore, client: ServiceClient,
         if len(data) > MAX_UPLOAD_BYTES:
             return back_home(f"the file is over {MAX_UPLOAD_BYTES // 2**20} MiB: not imported")
         try:
-            parsed = read_csv(data)
+            parsed = read_csv(data, name=file.filename or "upload.csv",
+                              text_column=text_column)
         except ValueError as error:
             return back_home(f"not imported: {error}")
         store.add(parsed.messages)
@@ -110,11 +113,12 @@ def create_inbox_app(store: InboxStore, client: ServiceClient,
 
     @app.get("/analytics", response_class=HTMLResponse)
     def analytics(request: Request) -> Any:
-        flagged = flagged_label(client)
+        labels, positive = model_labels(client)
         counts = store.label_counts()
+        shown = [positive] if positive else labels  # the bundle's labels, whatever they are
         return templates.TemplateResponse(request, "analytics.html", {
-            "counts": counts, "total": sum(counts.values()), "flagged": flagged,
-            "days": store.share_by_day(flagged) if flagged else [],
+            "counts": counts, "total": sum(counts.values()), "labels": shown,
+            "days": {label: store.share_by_day(label) for label in shown},
         })
 
     @app.get("/health")

@@ -7,15 +7,17 @@ sorts and groups by day with plain string functions.
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from common.bundle.textprep import has_content
+from common.errors import UsageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -96,40 +98,51 @@ def parse_time(text: str) -> str:
     return moment.strftime(TIME_FORMAT)
 
 
-def read_csv(data: bytes) -> CsvImport:
-    """Messages from CSV bytes with a header: ``text`` required; ``sender``, ``received_at``.
+def read_csv(data: bytes, *, name: str = "upload.csv", text_column: str | None = None
+             ) -> CsvImport:
+    """Messages from a table of texts (CSV, TSV, JSON Lines), read by stage 4's reader.
 
-    Rows with an empty or too long text or an unreadable time are dropped and counted, never
-    guessed at. ``ValueError`` for a file that is not such a CSV.
+    Encoding, delimiter and header are detected as in stage 4; the text column is
+    ``text_column`` (a name or a 0-based position), else one named like ``text``/``message``,
+    else the one with the longest values. ``sender`` and ``received_at`` columns are used when
+    present. Rows that cannot be read, or whose text is empty (nothing but whitespace or invisible
+    characters) or too long, or whose time is unreadable, are dropped and counted, never guessed
+    at. ``ValueError`` (one line) for a file that is not such a table.
     """
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("the CSV file is not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(content))
-    if reader.fieldnames is None or "text" not in reader.fieldnames:
-        raise ValueError(f"the CSV needs a 'text' column; its header is {reader.fieldnames}")
+    from stage4_own_data import read_table
+    from stage4_own_data import text_column as pick_text_column
+
+    with tempfile.TemporaryDirectory(prefix="inbox-import-") as folder:
+        path = Path(folder) / (Path(name).name or "upload.csv")
+        path.write_bytes(data)
+        try:
+            table = read_table(path)
+            column, _ = pick_text_column(table, text_column)
+        except UsageError as error:
+            raise ValueError(str(error).replace(str(path), Path(name).name)) from None
+    columns = set(table.frame.columns)
+    texts = table.values(column)
+    senders = table.values("sender") if "sender" in columns else [None] * len(texts)
+    times = table.values("received_at") if "received_at" in columns else [None] * len(texts)
     messages: list[NewMessage] = []
     dropped: Counter[str] = Counter()
-    try:
-        rows = list(reader)
-    except csv.Error as error:  # e.g. a field over csv.field_size_limit() characters
-        raise ValueError(f"the CSV cannot be read: {error}") from None
-    for row in rows:
-        text = (row.get("text") or "").strip()
-        if not text:
+    if table.malformed_rows:
+        dropped["malformed_row"] += table.malformed_rows
+    for raw_text, sender, received in zip(texts, senders, times, strict=True):
+        text = (raw_text or "").strip()
+        if not has_content(text):
             dropped["empty_text"] += 1
             continue
         if len(text) > MAX_MESSAGE_CHARS:
             dropped["text_too_long"] += 1
             continue
-        received = (row.get("received_at") or "").strip()
+        received = (received or "").strip()
         try:
             received_at = parse_time(received) if received else now()
         except ValueError:
             dropped["bad_received_at"] += 1
             continue
-        messages.append(NewMessage(text, (row.get("sender") or "").strip(), received_at))
+        messages.append(NewMessage(text, (sender or "").strip(), received_at))
     return CsvImport(messages, dropped)
 
 
