@@ -26,8 +26,8 @@ RUN pip install --no-cache-dir --constraint constraints.txt \
 # code and the few toolkit modules its command line uses (a test checks this list against what
 # the service really imports).
 COPY common/bundle/ common/bundle/
-COPY common/__init__.py common/errors.py common/lesson.py common/paths.py common/registry.py \
-     common/summary.py common/
+COPY common/__init__.py common/distributed.py common/errors.py common/lesson.py common/paths.py \
+     common/registry.py common/summary.py common/
 COPY stage5a_integration/ stage5a_integration/
 
 RUN useradd --create-home --uid 10001 service

@@ -126,9 +126,9 @@ def read_table(
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     notes = []
-    if raw.startswith(GZIP_MAGIC):
+    if path.suffix.lower() == ".gz" or raw.startswith(GZIP_MAGIC):
         raw = _gunzip(raw, path)
-        notes.append("gzip-compressed: decompressed before reading")
+        notes.append(f"gzip-compressed: decompressed, read as {name}")
     if not raw.strip():
         raise UsageError(f"input file is empty: {path}")
     decoded = decode_bytes(raw, forced=encoding, name=str(path))
@@ -362,16 +362,18 @@ def _read_jsonl(text: str, path: Path, encoding: str) -> Table:
 
 def _gunzip(raw: bytes, path: Path) -> bytes:
     """The decompressed bytes of a gzip file, refusing a damaged or over-large one."""
+    if not raw.startswith(GZIP_MAGIC):
+        raise UsageError(f"cannot decompress {path}: it is named .gz but is not a gzip file")
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         data = decompressor.decompress(raw, MAX_DECOMPRESSED_BYTES)
     except zlib.error as error:
-        raise UsageError(f"{path} is not a readable gzip file: {error}") from None
+        raise UsageError(f"cannot decompress {path}: {error}") from None
     if decompressor.unconsumed_tail:
         raise UsageError(f"{path} expands to more than {MAX_DECOMPRESSED_BYTES >> 30} GiB: "
                          "split it or decompress it yourself")
     if not decompressor.eof:
-        raise UsageError(f"{path} is a truncated gzip file")
+        raise UsageError(f"cannot decompress {path}: the gzip file is truncated")
     return data
 
 

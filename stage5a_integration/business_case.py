@@ -176,16 +176,24 @@ def error_cost(scenario: str, args: argparse.Namespace) -> float:
     return args.cost_false_positive if scenario == "filter" else args.cost_misroute
 
 
-def outcome_at(curve: Curve, threshold: float, args: argparse.Namespace) -> Outcome:
-    acted, wrong, missed = curve.rates(threshold)
+Rates = tuple[float, float, float]  # per message: acted on, acted on wrongly, missed
+
+
+def outcome_of(rates: Rates, threshold: float, scenario: str,
+               args: argparse.Namespace) -> Outcome:
+    """The month's figures for a model that acts on these shares of the messages."""
+    acted, wrong, missed = rates
     per_month = args.messages_per_day * args.days_per_month
     hours = per_month * acted * args.seconds_per_review / 3600
-    errors = per_month * (wrong * error_cost(curve.scenario, args)
-                          + missed * args.cost_false_negative)
+    errors = per_month * (wrong * error_cost(scenario, args) + missed * args.cost_false_negative)
     net = hours * args.hourly_cost - errors - args.monthly_infra_cost
     return Outcome(threshold, args.messages_per_day * acted, args.messages_per_day * wrong,
                    args.messages_per_day * missed, hours, hours * args.hourly_cost, errors, net,
                    args.setup_cost / net if net > 0 else None)
+
+
+def outcome_at(curve: Curve, threshold: float, args: argparse.Namespace) -> Outcome:
+    return outcome_of(curve.rates(threshold), threshold, curve.scenario, args)
 
 
 def candidate_thresholds(curve: Curve) -> np.ndarray:
@@ -208,8 +216,9 @@ class BreakEven:
     messages_per_day: float | None
 
 
-def break_even(curve: Curve, best: Outcome, args: argparse.Namespace) -> BreakEven:
-    _, wrong, missed = curve.rates(best.threshold)
+def break_even(rates: Rates, best: Outcome, args: argparse.Namespace) -> BreakEven:
+    """Where ``best`` (the outcome of ``rates``) stops paying."""
+    _, wrong, missed = rates
     per_month = args.messages_per_day * args.days_per_month
     saved = best.money_saved_per_month
     other_errors = per_month * missed * args.cost_false_negative
@@ -355,7 +364,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     rule = (bundle.decision_threshold if scenario == "filter" and label == bundle.positive_label
             else 0.5 if scenario == "filter" else 0.0)
     bundle_rule = outcome_at(curve, rule, args)
-    limits = break_even(curve, best, args)
+    limits = break_even(curve.rates(best.threshold), best, args)
     serving = read_serving(args.bench_json or default_bench_json(), predictor)
     out = runs_dir(STAGE, LESSON, args.out)
     plot_path = plot(curve, best, args, out / PLOT)

@@ -436,7 +436,6 @@ def test_eval_data_drops_unknown_labels_and_training_texts(workload, bundle_dir:
 
 def test_a_small_spam_bundle_is_judged_on_the_shipped_collection(tmp_path: Path) -> None:
     """Too few test texts and ham/spam labels: the shipped collection, minus its training texts."""
-    from stage4_own_data.pipeline import build_bundle
     from stage5b_on_device.workload import MIN_EVAL_TEXTS, load_workload
 
     bundle = tmp_path / "bundle"

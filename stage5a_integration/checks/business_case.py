@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from common.checks import check, expect
-from stage5a_integration.business_case import Quality, Serving, outcome
+from stage5a_integration import business_case as lesson
 
 KEYS = ("flagged_per_day", "false_positives_per_day", "false_negatives_per_day",
         "hours_saved_per_month", "net_per_month", "break_even_messages_per_day")
@@ -19,13 +19,21 @@ NEVER_PAYS = {**TYPICAL, "precision": 0.5, "cost_false_positive": 5.0}
 
 
 def lesson_figures(scenario: dict[str, float]) -> dict[str, Any]:
-    quality = Quality("spam", scenario["precision"], scenario["recall"],
-                      scenario["prevalence"], 1000)
-    options = argparse.Namespace(setup_cost=0.0, **{k: v for k, v in scenario.items()
-                                                     if k not in ("precision", "recall",
-                                                                  "prevalence")})
-    result = outcome(quality, Serving("check", None, 1.0), options)
-    return {key: getattr(result, key) for key in KEYS}
+    """The lesson's own arithmetic (filtering at one threshold) for these quality figures."""
+    found = scenario["recall"] * scenario["prevalence"]  # true positives per message
+    flagged = found / scenario["precision"]
+    rates = (flagged, flagged - found, scenario["prevalence"] - found)
+    options = argparse.Namespace(setup_cost=0.0, cost_misroute=0.0,
+                                 **{k: v for k, v in scenario.items()
+                                    if k not in ("precision", "recall", "prevalence")})
+    result = lesson.outcome_of(rates, 0.5, "filter", options)
+    return {"flagged_per_day": result.acted_per_day,
+            "false_positives_per_day": result.wrong_per_day,
+            "false_negatives_per_day": result.missed_per_day,
+            "hours_saved_per_month": result.hours_saved_per_month,
+            "net_per_month": result.net_per_month,
+            "break_even_messages_per_day":
+                lesson.break_even(rates, result, options).messages_per_day}
 
 
 def compare(learner: ModuleType, scenario: dict[str, float], keys: tuple[str, ...]) -> None:
