@@ -180,6 +180,44 @@ def test_flags_must_be_spelt_in_full(capsys):
     assert "unrecognized arguments: --text-colum" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["--seed", "-1"], "--seed"), (["--seed", "99999999999999999999"], "--seed"),
+    (["--seed", "x"], "--seed"), (["--out", "FILE"], "is a file"),
+    (["--out", "FILE/below"], "which is a file")])
+def test_out_of_range_seeds_and_unusable_out_paths_are_one_line(argv, needle, tmp_path, capsys):
+    target = tmp_path / "a_file"
+    target.write_text("the learner's notes")
+    parser = lesson_parser("stage9.lesson", "A lesson", epochs=1)
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args([arg.replace("FILE", str(target)) for arg in argv])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and needle in error and len(error.strip().splitlines()) == 1
+    assert target.read_text() == "the learner's notes"
+    assert parser.parse_args(["--seed", str(2**32 - 1)]).seed == 2**32 - 1
+
+
+def test_an_unwritable_out_folder_is_one_clear_error(tmp_path):
+    from common.paths import runs_dir
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        runs_dir("stage9", "lesson", tmp_path / "file")
+    with pytest.raises(UsageError, match="cannot write"):
+        runs_dir("stage9", "lesson", Path("/proc/no_such_folder"))
+
+
+def test_ctrl_c_before_main_is_one_line(capsys):
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    code = "import stage1_basics\nraise KeyboardInterrupt"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=60)
+    assert result.returncode != 0 and result.stderr.strip() == "error: interrupted"
+
+
 def test_schema_rejects_malformed_summaries():
     good = LessonSummary("stage1_basics", "x", "tour").to_json()
     validate(good)

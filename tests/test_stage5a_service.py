@@ -473,6 +473,23 @@ def test_serve_without_an_onnx_export_says_how_to_make_one(bundle_dir, tmp_path,
     assert "stage5a_integration.export" in capsys.readouterr().err
 
 
+def test_serve_refuses_a_failed_bundle_unless_allowed(bundle_dir, tmp_path, capsys):
+    require("fastapi", "serve")
+    from common.bundle import mark_failed
+    from stage5a_integration import serve
+    from stage5a_integration.predictor import load_predictor
+
+    failed = Path(shutil.copytree(bundle_dir, tmp_path / "failed"))
+    mark_failed(failed, "final loss 1.7 <= loss bar 1.6")
+    capsys.readouterr()
+    assert serve.main(["--bundle", str(failed), "--port", "0"]) == 2
+    error = capsys.readouterr().err
+    assert "marked failed" in error and "--allow-failed" in error
+    assert len(error.strip().splitlines()) == 1
+    assert load_predictor(failed).bundle.failed  # allowed: it loads, and warns
+    assert "warning: bundle" in capsys.readouterr().err
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
