@@ -203,12 +203,13 @@ def test_inbox_pages_add_import_and_analyse(tmp_path, service):
         added = inbox.post("/messages", data={"text": "<b>" + SPAM, "sender": "x"})
         assert added.status_code == 200 and "added 1 message; labelled 1" in added.text
         assert "&lt;b&gt;WINNER" in added.text  # escaped: a message cannot inject HTML
-        assert "the message is empty" in inbox.post("/messages", data={"text": "  "}).text
+        assert "the text is empty" in inbox.post("/messages", data={"text": "  "}).text
         imported = inbox.post("/import", files={"file": ("s.csv", SAMPLE.read_bytes())})
         assert "read 19 messages; dropped 2 rows (bad_received_at: 1, empty_text: 1)" in \
             imported.text
-        broken = inbox.post("/import", files={"file": ("b.csv", b"name\nx\n")})
-        assert "needs a 'text' column" in html.unescape(broken.text)
+        broken = inbox.post("/import", files={"file": ("b.csv", b"\x89PNG\r\n\x1a\nbinary")})
+        assert "not imported" in html.unescape(broken.text)
+        assert "PNG image" in html.unescape(broken.text)
         analytics = inbox.get("/analytics").text
         assert 'id="label-counts"' in analytics and 'id="share-by-day"' in analytics
         assert "2025-03-03" in analytics
@@ -333,6 +334,8 @@ def test_inbox_in_a_real_browser(tmp_path, service, browser):
                 (By.ID, "notice"), "read 19 messages"))
             assert len(browser.find_elements(By.CSS_SELECTOR, "#messages tr.message")) == 20
             browser.find_element(By.ID, "nav-analytics").click()
+            WebDriverWait(browser, 20).until(
+                until.presence_of_element_located((By.ID, "label-counts")))
             counts = browser.find_elements(By.CSS_SELECTOR, "#label-counts td.count")
             assert sum(int(cell.text) for cell in counts) == 20
             assert browser.find_elements(By.CSS_SELECTOR, "#share-by-day tr[data-day]")

@@ -443,9 +443,9 @@ def test_a_small_spam_bundle_is_judged_on_the_shipped_collection(tmp_path: Path)
     said: list[str] = []
     loaded = load_workload(argparse.Namespace(bundle=bundle, eval_data=None, quick=False),
                            announce=said.append)
-    assert loaded.eval.name == f"file:{SHIPPED_COLLECTION_PATH.name}"
-    assert len(loaded.eval) >= MIN_EVAL_TEXTS and loaded.bars_apply
-    assert loaded.eval.dropped["duplicate"] > 0  # dropped rows are counted, as with --eval-data
+    assert loaded.eval_set.name == f"file:{SHIPPED_COLLECTION_PATH.name}"
+    assert len(loaded.eval_set) >= MIN_EVAL_TEXTS and loaded.bars_apply
+    assert loaded.eval_set.dropped["duplicate"] > 0  # dropped rows are counted, as with --eval-data
     assert any("shipped SMS Spam Collection" in line for line in said)
 
 
