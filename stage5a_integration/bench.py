@@ -276,14 +276,19 @@ def hit_rates(before: dict[str, dict[str, float]],
     return rates
 
 
+def request_bodies(bundle_dir: Path, out: Path) -> tuple[list[str], Path]:
+    """The distinct texts every load run sends, and the file wrk_post.lua reads them from."""
+    texts = distinct_texts(load_bundle(bundle_dir), MIN_DISTINCT_TEXTS)
+    return texts, write_bodies(texts, out / BODIES_FILE)
+
+
 def http_benchmark(bundle_dir: Path, out: Path, *, seconds: int, rounds: int,
                    concurrency: int) -> dict[str, Any]:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise UsageError("the HTTP benchmark needs wrk (Debian/Ubuntu: apt-get install wrk; "
                          "macOS: brew install wrk), or pass --skip-http")
-    texts = distinct_texts(load_bundle(bundle_dir), MIN_DISTINCT_TEXTS)
-    bodies = write_bodies(texts, out / BODIES_FILE)
+    texts, bodies = request_bodies(bundle_dir, out)
     runs: dict[str, list[dict[str, Any]]] = {"noop": [], "predict": []}
     with running_service(bundle_dir, out / "service.log") as url:
         for endpoint in runs:  # warm-up: first connections, first allocations
@@ -324,11 +329,12 @@ def workers_benchmark(bundle_dir: Path, out: Path, *, workers: tuple[int, ...], 
     wrk = shutil.which("wrk")
     if wrk is None:
         raise UsageError("the workers benchmark needs wrk, or pass --skip-http")
+    _, bodies = request_bodies(bundle_dir, out)
     rows = []
     for count in workers:
         with running_service(bundle_dir, out / f"service-{count}-workers.log", count) as url:
-            run_wrk(wrk, f"{url}/predict", 1, concurrency)  # warm-up
-            results = [run_wrk(wrk, f"{url}/predict", seconds, concurrency)
+            run_wrk(wrk, f"{url}/predict", 1, concurrency, bodies)  # warm-up
+            results = [run_wrk(wrk, f"{url}/predict", seconds, concurrency, bodies)
                        for _ in range(rounds)]
         median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
         rows.append({"workers": count, "rps": median["rps"],
