@@ -7,6 +7,8 @@ kept here as the reference, and hypothesis compares the two on random Unicode te
 and for patterns with literals, two-letter categories and single-character alternatives.
 ``pad_ids`` is checked the same way against a row-by-row loop, and whole encodings (word ids,
 cached n-gram ids, truncation, padding) against the token-by-token computation they replaced.
+Text-scope n-grams, hashed for a whole batch in numpy, are checked against hashing each n-gram
+on its own, and ``RaggedIds`` against plain lists.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from common.bundle.textprep import (
     PAD_ID,
     UNK_ID,
     CharClass,
+    RaggedIds,
     TextEncoder,
     TextSpec,
     build_spec,
@@ -123,3 +126,63 @@ def test_encoding_equals_the_token_by_token_reference(texts: list[str]) -> None:
     words, ngrams = SMALL.encode_batch(texts)
     np.testing.assert_array_equal(words, pad_ids([w for w, _ in expected]))
     np.testing.assert_array_equal(ngrams, pad_ids([n for _, n in expected]))
+
+
+def reference_text_ngram_ids(encoder: TextEncoder, text: str) -> list[int]:
+    """``ngram_scope = "text"`` one n-gram at a time, each hashed on its own (the former code)."""
+    spec = encoder.spec
+    tokens = reference_tokens(encoder.normalize(text), parse_token_pattern(spec.token_pattern))
+    if not tokens:
+        return []
+    start, end = spec.ngram_boundary
+    marked = f"{start}{' '.join(tokens)}{end}"
+    grams = [marked[i : i + n] for i in range(len(marked)) for n in spec.ngram_sizes
+             if i + n <= len(marked)]
+    return [1 + fnv1a32(g.encode("utf-8", "surrogatepass")) % spec.buckets
+            for g in grams[: spec.max_ngrams]]
+
+
+# Unsorted sizes, a size of 1 and a low limit: the order and the truncation are exercised too.
+TEXT_SCOPE = [TextEncoder(TextSpec(ngram_scope="text", buckets=buckets, max_ngrams=limit,
+                                   ngram_sizes=sizes, token_pattern=pattern))
+              for buckets, limit, sizes, pattern in (
+                  (1 << 16, 1024, (2, 3, 4, 5), DEFAULT_TOKEN_PATTERN),
+                  (97, 23, (5, 1, 3), PATTERNS[3]),  # \p{C} tokens: surrogates get hashed
+                  (2**32 - 1, 1024, (4,), PATTERNS[4]))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=6), which=st.integers(0, len(TEXT_SCOPE) - 1))
+def test_text_scope_ngrams_hashed_together_equal_one_at_a_time(texts: list[str],
+                                                                which: int) -> None:
+    encoder = TEXT_SCOPE[which]
+    expected = [reference_text_ngram_ids(encoder, text) for text in texts]
+    _, ngrams = encoder.encode_ragged(texts)
+    assert ngrams.values.dtype == (np.int32 if encoder.spec.buckets < 2**31 else np.int64)
+    assert [row.tolist() for row in np.split(ngrams.values, ngrams.offsets[1:-1])] == expected \
+        if texts else len(ngrams) == 0
+
+
+def test_text_scope_hash_is_fnv1a_of_the_utf8_bytes() -> None:
+    """Fixed values (from the scalar ``fnv1a32``) for ASCII, two-, three- and four-byte code
+    points, so the vectorised hash cannot drift together with a wrong reference."""
+    encoder = TextEncoder(TextSpec(ngram_scope="text", ngram_sizes=(1, 2), buckets=2**32 - 1))
+    _, ngrams = encoder.encode_ragged(["aё€😀"])  # tokens "aё", "€", "😀"
+    marked = "<aё € 😀>"
+    grams = [marked[i : i + n] for i in range(len(marked)) for n in (1, 2)
+             if i + n <= len(marked)]
+    assert ngrams.values.tolist() == [1 + fnv1a32(g.encode()) % (2**32 - 1) for g in grams]
+    assert fnv1a32(b"a") == 0xE40C292C  # the published FNV-1a test vector
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(1, 2**31 - 1), max_size=6), max_size=8),
+       data=st.data())
+def test_ragged_ids_take_and_pad_like_lists(rows: list[list[int]], data: st.DataObject) -> None:
+    ragged = RaggedIds(np.array([v for row in rows for v in row], dtype=np.int32),
+                       np.array([len(row) for row in rows], dtype=np.int64))
+    np.testing.assert_array_equal(ragged.padded(), pad_ids(rows))
+    indices = data.draw(st.lists(st.integers(0, max(0, len(rows) - 1)),
+                                 max_size=10 if rows else 0))
+    taken = ragged.take(indices)
+    np.testing.assert_array_equal(taken.padded(), pad_ids([rows[i] for i in indices]))

@@ -57,7 +57,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cache, lru_cache
-from itertools import groupby, islice
+from itertools import chain, groupby
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ DEFAULT_TOKEN_PATTERN = r"[\p{L}\p{N}]+|[\p{P}\p{S}]"
 FNV_OFFSET, FNV_PRIME = 0x811C9DC5, 0x01000193
 BMP_END = 0xFFFF  # the last code point of the Basic Multilingual Plane
 STAND_IN_BASE = 0xE000  # the Private Use Area's first code point (see TokenMatcher)
+HASH_CHUNK = 4096  # texts hashed together: bounds the temporary arrays of a large set
 MAX_ALTERNATIVES = 10  # 2**10 stand-ins, well inside the Private Use Area's 6,400
 _ALTERNATIVE = re.compile(r"\[((?:\\p\{[A-Z][a-z]?\}|[^\\\[\]\-^])+)\](\+?)")
 _CLASS_ITEM = re.compile(r"\\p\{([A-Z][a-z]?)\}|(.)")
@@ -168,6 +169,8 @@ class TextSpec:
             problems.append("ngram sizes must be >= 1")
         if self.buckets < 1 or self.max_words < 1 or self.max_ngrams < 1 or self.min_freq < 1:
             problems.append("buckets, max_words, max_ngrams and min_freq must be >= 1")
+        if self.buckets > 2**32 - 1:
+            problems.append("buckets must be below 2**32 (the hash has 32 bits)")
         if problems:
             raise SpecError("; ".join(problems))
         parse_token_pattern(self.token_pattern)
@@ -361,6 +364,54 @@ def fnv1a32(data: bytes) -> int:
     return value
 
 
+def id_dtype(largest_id: int) -> type[np.signedinteger]:
+    """The smallest of int32/int64 that holds every id up to ``largest_id``.
+
+    Ids are kept in int32 (half of int64's memory: a 500,000-message set is ragged int32, not a
+    padded int64 matrix); only the padded batch a model is fed becomes int64.
+    """
+    return np.int32 if largest_id < 2**31 else np.int64
+
+
+@dataclass(frozen=True)
+class RaggedIds:
+    """The ids of many rows laid end to end: row i is ``values[offsets[i]:offsets[i + 1]]``.
+
+    A set of texts costs its real number of ids, not rows × the longest row; pad a batch only
+    when it is fed to a model (:meth:`padded`).
+    """
+
+    values: np.ndarray  # int32 (or int64 past 2**31 ids), every row's ids in row order
+    lengths: np.ndarray  # int64, one count per row
+
+    @classmethod
+    def from_pieces(cls, pieces: Sequence[np.ndarray], lengths: Sequence[int],
+                    dtype: type[np.signedinteger]) -> RaggedIds:
+        values = np.concatenate(pieces).astype(dtype, copy=False) if pieces else \
+            np.zeros(0, dtype=dtype)
+        return cls(values, np.asarray(lengths, dtype=np.int64).reshape(-1))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """``len(self) + 1`` starts: row i begins at ``offsets[i]``, the last is the total."""
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    def padded(self) -> np.ndarray:
+        """An int64 ``[rows, max(1, longest)]`` matrix, right-padded with ``PAD_ID``."""
+        return _fill_padded(self.lengths, [self.values])
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> RaggedIds:
+        """The rows at ``indices``, in that order (one numpy gather, no loop over rows)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = self.lengths[indices]
+        shift = self.offsets[indices] - (np.cumsum(lengths) - lengths)  # source - target start
+        positions = np.repeat(shift, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+        return RaggedIds(self.values[positions], lengths)
+
+
 @dataclass(frozen=True)
 class Encoded:
     """One text's model inputs (before padding)."""
@@ -376,9 +427,11 @@ class TextEncoder:
         self.spec = spec
         self.word_to_id = {word: index for index, word in enumerate(spec.vocabulary)}
         self._matcher = compile_token_pattern(spec.token_pattern)
-        # Words repeat heavily across messages, and n-grams even more across words: each
-        # distinct token and n-gram is looked up and hashed once (``cache_info()`` of each
-        # tells its hit rate). Whole texts are never cached.
+        self._word_dtype, self._ngram_dtype = id_dtype(spec.vocab_size), id_dtype(spec.buckets)
+        # ngram_scope "token": words repeat heavily across messages, and n-grams even more
+        # across words, so each distinct token and n-gram is looked up and hashed once
+        # (``cache_info()`` of each tells its hit rate). Whole texts are never cached; "text"
+        # n-grams are hashed for a whole batch at once in numpy (:func:`hash_text_ngrams`).
         self.token_ids = lru_cache(maxsize=1 << 18)(self._token_ids)
         self.ngram_id = lru_cache(maxsize=1 << 18)(self._ngram_id)
 
@@ -400,53 +453,55 @@ class TextEncoder:
 
     def _ngram_id(self, ngram: str) -> int:
         """One n-gram's id: what :attr:`ngram_id` caches."""
-        return 1 + fnv1a32(ngram.encode("utf-8")) % self.spec.buckets
+        return 1 + fnv1a32(ngram.encode("utf-8", "surrogatepass")) % self.spec.buckets
 
     def _token_ids(self, token: str) -> tuple[int, np.ndarray]:
         """One token's word id and n-gram ids (read-only): what :attr:`token_ids` caches."""
-        ngram_ids = np.fromiter(map(self.ngram_id, self.ngrams(token)), dtype=np.int64)
+        ngram_ids = np.fromiter(map(self.ngram_id, self.ngrams(token)), dtype=self._ngram_dtype)
         ngram_ids.flags.writeable = False  # shared by every text that holds the token
         return self.word_to_id.get(token, UNK_ID), ngram_ids
 
-    def _ids(self, text: str) -> tuple[list[int], list[np.ndarray], int]:
-        """Word ids, n-gram ids as one array per token, and their count, within the limits.
-
-        The arrays are kept apart so that a batch joins all of them in one step.
-        """
-        tokens = self.tokens(text)
+    def encode_ragged(self, texts: Sequence[str]) -> tuple[RaggedIds, RaggedIds]:
+        """``(word_ids, ngram_ids)`` of every text, ragged, within the spec's limits."""
+        token_lists = [self.tokens(text) for text in texts]
+        limit, lookup = self.spec.max_words, self.word_to_id.get
+        word_rows = [[lookup(token, UNK_ID) for token in tokens[:limit]]
+                     for tokens in token_lists]
+        words = RaggedIds(np.fromiter(chain.from_iterable(word_rows), dtype=self._word_dtype),
+                          np.fromiter(map(len, word_rows), dtype=np.int64, count=len(texts)))
         if self.spec.ngram_scope == "text":
-            word_ids = [self.word_to_id.get(token, UNK_ID)
-                        for token in tokens[: self.spec.max_words]]
-            ngram_ids = np.fromiter(map(self.ngram_id, self._text_ngrams(tokens)),
-                                    dtype=np.int64)
-            return word_ids, [ngram_ids], len(ngram_ids)
-        per_token = list(map(self.token_ids, tokens))
-        word_ids = [word_id for word_id, _ in per_token[: self.spec.max_words]]
-        pieces = [ngram_ids for _, ngram_ids in per_token]
-        count = sum(map(len, pieces))
-        if count > self.spec.max_ngrams:  # keep the head: whole tokens, then part of one
-            kept, count = [], 0
-            for piece in pieces:
-                kept.append(piece[: self.spec.max_ngrams - count])
-                count += len(kept[-1])
+            return words, self._text_ngram_ids(token_lists)
+        return words, self._token_ngram_ids(token_lists)
+
+    def _text_ngram_ids(self, token_lists: Sequence[list[str]]) -> RaggedIds:
+        """``ngram_scope = "text"``: the tokens joined by one space and wrapped once."""
+        start, end = self.spec.ngram_boundary
+        marked = [f"{start}{' '.join(tokens)}{end}" if tokens else "" for tokens in token_lists]
+        parts = [hash_text_ngrams(marked[i : i + HASH_CHUNK], self.spec.ngram_sizes,
+                                  self.spec.buckets, self.spec.max_ngrams)
+                 for i in range(0, len(marked), HASH_CHUNK)]
+        return RaggedIds.from_pieces([p.values for p in parts],
+                                     np.concatenate([p.lengths for p in parts]) if parts else [],
+                                     self._ngram_dtype)
+
+    def _token_ngram_ids(self, token_lists: Sequence[list[str]]) -> RaggedIds:
+        """``ngram_scope = "token"``: each token's cached ids, the head kept within the limit."""
+        pieces: list[np.ndarray] = []
+        lengths = np.zeros(len(token_lists), dtype=np.int64)
+        for row, tokens in enumerate(token_lists):
+            count = 0
+            for _, ngram_ids in map(self.token_ids, tokens):
+                piece = ngram_ids[: self.spec.max_ngrams - count]  # whole tokens, then part of one
+                pieces.append(piece)
+                count += len(piece)
                 if count == self.spec.max_ngrams:
                     break
-            pieces = kept
-        return word_ids, pieces, count
+            lengths[row] = count
+        return RaggedIds.from_pieces(pieces, lengths, self._ngram_dtype)
 
     def encode(self, text: str) -> Encoded:
-        word_ids, pieces, _ = self._ids(text)
-        return Encoded(word_ids, np.concatenate(pieces).tolist() if pieces else [])
-
-    def _text_ngrams(self, tokens: Sequence[str]) -> list[str]:
-        """``ngram_scope = "text"``: n-grams across words, by start position, then by n."""
-        if not tokens:
-            return []
-        start, end = self.spec.ngram_boundary
-        marked = f"{start}{' '.join(tokens)}{end}"
-        grams = (marked[i : i + n] for i in range(len(marked)) for n in self.spec.ngram_sizes
-                 if i + n <= len(marked))
-        return list(islice(grams, self.spec.max_ngrams))
+        words, ngrams = self.encode_ragged([text])
+        return Encoded(words.values.tolist(), ngrams.values.tolist())
 
     def decode(self, word_ids: Sequence[int]) -> str:
         """Word ids back to text (padding dropped). Hashed n-grams cannot be decoded: one-way."""
@@ -456,11 +511,74 @@ class TextEncoder:
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(word_ids, ngram_ids)`` as int64 arrays ``[batch, longest]``, padded with 0."""
-        encoded = [self._ids(text) for text in texts]
-        ngram_counts = np.array([count for *_, count in encoded], dtype=np.int64)
-        ngram_pieces = [piece for _, pieces, _ in encoded for piece in pieces]
-        return (pad_ids([word_ids for word_ids, *_ in encoded]),
-                _fill_padded(ngram_counts, ngram_pieces))
+        words, ngrams = self.encode_ragged(texts)
+        return words.padded(), ngrams.padded()
+
+
+def hash_text_ngrams(marked: Sequence[str], sizes: Sequence[int], buckets: int, limit: int
+                     ) -> RaggedIds:
+    """The n-gram ids of each string (by start position, then by n in ``sizes``; the first
+    ``limit``), hashed for all strings at once.
+
+    FNV-1a is a left fold over bytes, so the hash of the n-gram at position p extends the hash
+    of the (n-1)-gram there by the UTF-8 bytes of code point p + n - 1: every n costs one
+    vectorised step over all positions of all strings, never a Python loop over n-grams. A
+    service classifies a few texts per call, so the steps are few numpy calls, not many.
+    """
+    lengths = np.fromiter(map(len, marked), dtype=np.int64, count=len(marked))
+    joined, longest = "".join(marked), max(sizes)
+    total = len(joined)
+    utf8, has_byte = _utf8_bytes(joined, pad=longest)
+    grid = np.empty((total, len(sizes)), dtype=np.uint32)  # [position, size]
+    hashes = np.full(total, FNV_OFFSET, dtype=np.uint32)
+    for n in range(1, longest + 1):  # code point n - 1 of each n-gram: rows n - 1 onwards
+        hashes = _fnv1a_step(hashes, utf8[n - 1 : n - 1 + total],
+                             [mask[n - 1 : n - 1 + total] for mask in has_byte])
+        for column, size in enumerate(sizes):
+            if size == n:
+                grid[:, column] = hashes
+    to_end = np.repeat(np.cumsum(lengths), lengths) - np.arange(total)  # code points left
+    grams = grid[to_end[:, None] >= np.asarray(sizes)]  # row-major: by position, then by size
+    counts = np.maximum(lengths[:, None] - np.asarray(sizes) + 1, 0).sum(axis=1)
+    kept = np.minimum(counts, limit)
+    if (counts > limit).any():  # keep the head of each string's n-grams
+        rank = np.arange(len(grams)) - np.repeat(np.cumsum(counts) - counts, counts)
+        grams = grams[rank < np.repeat(kept, counts)]
+    return RaggedIds(grams % buckets + 1, kept)
+
+
+def _utf8_bytes(text: str, pad: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each code point's UTF-8 bytes as rows ``[code points + pad, k]`` (unused bytes 0), and for
+    each byte j >= 1 whether the code point has it; ``k`` is the longest encoding present.
+
+    The bytes come from Python's own encoder: a code point starts at every byte that is not a
+    continuation byte (``10xxxxxx``). ASCII-only text is one column and no masks.
+    """
+    encoded = text.encode("utf-8", "surrogatepass")
+    if text.isascii():
+        return np.frombuffer(encoded + bytes(pad), dtype=np.uint8)[:, None].astype(np.uint32), []
+    data = np.frombuffer(encoded + bytes(3), dtype=np.uint8)  # a last code point's bytes 1-3
+    starts = np.flatnonzero((data[: len(encoded)] & 0xC0) != 0x80)
+    counts = np.diff(starts, append=len(encoded))
+    rows = np.zeros((len(starts) + pad, int(counts.max())), dtype=np.uint32)
+    for j in range(rows.shape[1]):  # byte j of a code point that has fewer is never read
+        rows[: len(starts), j] = data[starts + j]
+    has_byte = [np.concatenate([counts > j, np.zeros(pad, dtype=bool)])
+                for j in range(1, rows.shape[1])]
+    return rows, has_byte
+
+
+def _fnv1a_step(hashes: np.ndarray, utf8: np.ndarray, has_byte: Sequence[np.ndarray]
+                ) -> np.ndarray:
+    """Every hash extended by its code point's UTF-8 bytes (uint32 arithmetic wraps: mod 2**32).
+
+    Every code point has a first byte; a later byte applies only where the code point has it.
+    """
+    prime = np.uint32(FNV_PRIME)
+    hashes = (hashes ^ utf8[:, 0]) * prime
+    for j, mask in enumerate(has_byte, start=1):
+        hashes = np.where(mask, (hashes ^ utf8[:, j]) * prime, hashes)
+    return hashes
 
 
 def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
