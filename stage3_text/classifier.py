@@ -23,12 +23,15 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from tqdm.auto import tqdm
 
-from common.bundle.textprep import PAD_ID, TextEncoder, TextSpec
-from common.training import EpochRecord, History, TensorBatches, evaluate, fit
+from common.bundle.textprep import PAD_ID, RaggedIds, TextEncoder, TextSpec
+from common.training import EpochRecord, History, RaggedBatches, adam, evaluate, fit
 from common.weights import save_safetensors
 
 POOLINGS = ("mean", "sqrt")
+ENCODE_CHUNK = 10_000  # texts encoded at a time: a progress bar step, bounded intermediates
+EVAL_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -69,23 +72,29 @@ def masked_pool(vectors: torch.Tensor, ids: torch.Tensor, pooling: str = "mean")
     With ``"sqrt"`` a text of n distinct features gets the scale a unit-length (L2-normalised)
     bag of features has, as in TF-IDF: long messages are not averaged into blandness.
     """
-    mask = (ids != PAD_ID).unsqueeze(1).to(vectors.dtype)  # [batch, 1, time]
-    return torch.bmm(mask, vectors).squeeze(1) / _pool_divisor(ids, pooling)
+    real = ids != PAD_ID
+    mask = real.unsqueeze(1).to(vectors.dtype)  # [batch, 1, time]
+    return torch.bmm(mask, vectors).squeeze(1) / _pool_divisor(real, pooling)
 
 
 def bag_pool(table: nn.Embedding, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
     """:func:`masked_pool` of ``table(ids)`` computed by ``embedding_bag``: the same sums without
     a ``[batch, time, dim]`` tensor in memory, so training is several times faster.
 
-    Used only while training: exported (eval-mode) models keep the plain ops, which every mobile
-    exporter handles; the ONNX parity check compares the two formulations.
+    The real ids are handed over flat with each row's start (``offsets``), padding left out:
+    ``embedding_bag`` with ``padding_idx`` skips pads one by one and took three times as long
+    here. Used only while training: exported (eval-mode) models keep the plain ops, which every
+    mobile exporter handles; the ONNX parity check compares the two formulations.
     """
-    sums = F.embedding_bag(ids, table.weight, mode="sum", padding_idx=PAD_ID)
-    return sums / _pool_divisor(ids, pooling)
+    real = ids != PAD_ID
+    counts = real.sum(dim=1)
+    sums = F.embedding_bag(ids[real], table.weight, torch.cumsum(counts, 0) - counts,
+                           mode="sum")
+    return sums / _pool_divisor(real, pooling)
 
 
-def _pool_divisor(ids: torch.Tensor, pooling: str) -> torch.Tensor:
-    count = (ids != PAD_ID).sum(dim=1, keepdim=True).to(torch.float32).clamp(min=1.0)
+def _pool_divisor(real: torch.Tensor, pooling: str) -> torch.Tensor:
+    count = real.sum(dim=1, keepdim=True).to(torch.float32).clamp(min=1.0)
     return count.sqrt() if pooling == "sqrt" else count
 
 
@@ -147,6 +156,36 @@ def encode_tensors(encoder: TextEncoder, texts: Sequence[str]) -> tuple[torch.Te
     return torch.from_numpy(words), torch.from_numpy(ngrams)
 
 
+def encode_ragged(encoder: TextEncoder, texts: Sequence[str], *, progress: bool = False,
+                  desc: str = "encoding") -> tuple[RaggedIds, RaggedIds]:
+    """Texts → ragged ``(word_ids, ngram_ids)`` for training or scoring a set of any size.
+
+    Encoded :data:`ENCODE_CHUNK` texts at a time (a bar counts them) and stored flat in the
+    smallest unsigned type that holds the ids (``uint16`` for up to 65,535 buckets), never as
+    one padded int64 matrix: :class:`common.training.RaggedBatches` pads batch by batch.
+    """
+    chunks = []
+    with tqdm(total=len(texts), desc=desc, unit=" texts", unit_scale=True,
+              disable=None if progress else True) as bar:
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = list(texts[start:start + ENCODE_CHUNK])
+            chunks.append(encoder.encode_ragged(chunk))
+            bar.update(len(chunk))
+    limits = (encoder.spec.vocab_size - 1, encoder.spec.ngram_rows - 1)
+    return tuple(_joined([chunk[column] for chunk in chunks], limits[column])  # type: ignore
+                 for column in (0, 1))
+
+
+def _joined(parts: Sequence[RaggedIds], largest_id: int) -> RaggedIds:
+    """Chunks laid end to end, their ids in the smallest unsigned type that holds ``largest_id``."""
+    dtype = np.min_scalar_type(largest_id)
+    values = np.concatenate([part.values.astype(dtype, copy=False) for part in parts]) \
+        if parts else np.zeros(0, dtype)
+    lengths = np.concatenate([part.lengths for part in parts]) if parts \
+        else np.zeros(0, np.int64)
+    return RaggedIds(values, lengths)
+
+
 def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
     """``n / (k · count_c)`` per class (scikit-learn's "balanced"): 1.0 everywhere when balanced."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
@@ -178,12 +217,14 @@ def train_classifier(
     weights = class_weights(train[1], model.config.num_classes) if config.balanced else None
     loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device),
                                   label_smoothing=config.label_smoothing)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
-    train_batches = TensorBatches(*encode_tensors(encoder, train[0]), _targets(train[1]),
-                                  batch_size=config.batch_size, shuffle=True, generator=generator)
-    val_batches = None if val is None else TensorBatches(
-        *encode_tensors(encoder, val[0]), _targets(val[1]), batch_size=512)
+    optimizer = adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                     device=device)
+    train_batches = RaggedBatches(
+        *encode_ragged(encoder, train[0], progress=progress, desc="encoding train"),
+        _targets(train[1]), batch_size=config.batch_size, shuffle=True, generator=generator)
+    val_batches = None if val is None else RaggedBatches(
+        *encode_ragged(encoder, val[0], progress=progress, desc="encoding validation"),
+        _targets(val[1]), batch_size=EVAL_BATCH)
     return fit(model, loss_fn, optimizer, train_batches, epochs=config.epochs, device=device,
                val_batches=val_batches, patience=None if val is None else config.patience,
                progress=progress, desc="classifier", on_epoch=on_epoch)
@@ -194,20 +235,30 @@ def _targets(labels: Sequence[int]) -> torch.Tensor:
 
 
 def predict_proba(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str], *,
-                  device: torch.device | None = None, batch_size: int = 512) -> np.ndarray:
+                  device: torch.device | None = None, batch_size: int = EVAL_BATCH
+                  ) -> np.ndarray:
     """Class probabilities ``[len(texts), num_classes]`` (softmax of the logits)."""
+    logits = predict_logits(model, encoder, texts, device=device, batch_size=batch_size)
+    return torch.softmax(logits, dim=1).numpy()
+
+
+def predict_logits(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str], *,
+                   device: torch.device | None = None, batch_size: int = EVAL_BATCH
+                   ) -> torch.Tensor:
+    """The eval-mode model's outputs ``[len(texts), outputs]``, batch by batch, on the CPU."""
     device = device or next(model.parameters()).device
-    batches = TensorBatches(*encode_tensors(encoder, texts), batch_size=batch_size)
+    batches = RaggedBatches(*encode_ragged(encoder, texts), batch_size=batch_size)
     model.eval()
     with torch.no_grad():
-        logits = [model(words.to(device), ngrams.to(device)).cpu() for words, ngrams in batches]
-    return torch.softmax(torch.cat(logits), dim=1).numpy()
+        return torch.cat([model(words.to(device), ngrams.to(device)).cpu()
+                          for words, ngrams in batches])
 
 
 def mean_loss(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str],
               labels: Sequence[int], *, device: torch.device) -> float:
     """Plain (unweighted) cross-entropy of ``model`` on ``texts``: the lesson's loss figure."""
-    batches = TensorBatches(*encode_tensors(encoder, texts), _targets(labels), batch_size=512)
+    batches = RaggedBatches(*encode_ragged(encoder, texts), _targets(labels),
+                            batch_size=EVAL_BATCH)
     return evaluate(model, nn.CrossEntropyLoss(), batches, device).loss
 
 

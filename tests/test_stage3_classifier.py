@@ -40,11 +40,13 @@ from common.bundle.textprep import (
 )
 from common.bundle.textprep import test_vectors_path as vectors_path_of  # not a test: no test_ name
 from common.summary import validate
+from common.training import RaggedBatches, TensorBatches, adam, fit
 from stage3_text import sms_data, spam_classifier
 from stage3_text.classifier import (
     ClassifierConfig,
     TextClassifier,
     class_weights,
+    encode_ragged,
     encode_tensors,
     load_classifier,
     masked_pool,
@@ -325,6 +327,33 @@ def test_training_pools_like_the_exported_graph() -> None:
     by_hand = vectors.sum(dim=1) / 2.0  # sqrt pooling: four n-grams, divided by sqrt(4)
     torch.testing.assert_close(masked_pool(model.ngram_embedding(ngrams[:1]), ngrams[:1],
                                            "sqrt"), by_hand)
+
+
+def test_ragged_batches_train_exactly_like_padded_tensors() -> None:
+    """The large-data path (ids kept flat in a small type, each batch padded to its own longest
+    row) trains the same model as the whole set padded once: same losses, same weights."""
+    texts = [f"{word} order {i} {'refund please ' * (i % 4)}" for i, word in
+             enumerate(["hello", "привет", "win", "help", "card", "parcel", "login"] * 6)]
+    labels = torch.tensor([i % 2 for i in range(len(texts))])
+    encoder = TextEncoder(build_spec(texts, min_freq=1, buckets=300, ngram_scope="text"))
+    words, ngrams = encode_ragged(encoder, texts)
+    assert ngrams.values.dtype == np.uint16 and words.values.dtype == np.uint8
+    np.testing.assert_array_equal(ngrams.padded(), encoder.encode_batch(texts)[1])
+    cpu = torch.device("cpu")
+    results = []
+    for make in (TensorBatches, RaggedBatches):
+        inputs = encode_tensors(encoder, texts) if make is TensorBatches else (words, ngrams)
+        batches = make(*inputs, labels, batch_size=8, shuffle=True,
+                       generator=torch.Generator().manual_seed(0))
+        torch.manual_seed(0)
+        model = TextClassifier(ClassifierConfig.for_spec(encoder.spec, 2, embed_dim=8))
+        history = fit(model, torch.nn.CrossEntropyLoss(),
+                      adam(model.parameters(), lr=1e-2, device=cpu), batches, epochs=3,
+                      device=cpu, progress=False)
+        results.append((history.train_losses, model.state_dict()))
+    (padded_losses, padded_state), (ragged_losses, ragged_state) = results
+    torch.testing.assert_close(ragged_losses, padded_losses, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(ragged_state, padded_state, rtol=1e-6, atol=1e-7)
 
 
 def test_tokens_english_russian_and_normalisation() -> None:
