@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from common.errors import UsageError
 from stage4_own_data.encoding import decode_bytes
@@ -132,14 +133,17 @@ def read_table(
     if not raw.strip():
         raise UsageError(f"input file is empty: {path}")
     decoded = decode_bytes(raw, forced=encoding, name=str(path))
-    text = decoded.text.lstrip("\ufeff")
-    if not text.strip():
+    del raw  # each copy of a big file held at once is peak memory: bytes, text, lines, cells
+    if not decoded.text.lstrip("\ufeff").strip():
         raise UsageError(f"input file has no text: {path}")
     notes.append(f"encoding {decoded.encoding} ({decoded.how})")
+    lines = split_lines(decoded.text.lstrip("\ufeff"))
+    chosen = decoded.encoding
+    del decoded
     if fmt == "jsonl":
-        table = _read_jsonl(text, path, decoded.encoding)
+        table = _read_jsonl(lines, path, chosen)
     else:
-        table = _read_delimited(text, path, fmt, decoded.encoding, sep, header)
+        table = _read_delimited(lines, path, fmt, chosen, sep, header)
     table.notes[:0] = notes
     if table.frame.empty and not table.malformed:
         raise UsageError(f"{path} has a header but no data rows")
@@ -242,9 +246,8 @@ def detect_header(frame: pd.DataFrame) -> tuple[bool, str]:
 
 
 def _read_delimited(
-    text: str, path: Path, fmt: str, encoding: str, sep: str | None, header: bool | None
+    lines: list[str], path: Path, fmt: str, encoding: str, sep: str | None, header: bool | None
 ) -> Table:
-    lines = split_lines(text)
     notes = []
     if sep is not None:
         delimiter = parse_separator(sep)
@@ -263,8 +266,7 @@ def _read_delimited(
     malformed: list[Malformed] = []
     spanning: list[tuple[int, int]] = []
     width: int | None = None
-    parsed = list(records(lines, delimiter))
-    for index, (line, fields) in enumerate(parsed):
+    for line, last, fields in _with_last_lines(records(lines, delimiter), len(lines)):
         if isinstance(fields, Malformed):
             malformed.append(fields)
             continue
@@ -273,7 +275,6 @@ def _read_delimited(
             malformed.append(Malformed(line, _shown(delimiter.join(fields)),
                                        f"{len(fields)} fields, the table has {width}"))
             continue
-        last = parsed[index + 1][0] - 1 if index + 1 < len(parsed) else len(lines)
         if last - line + 1 > SPANNING_NOTE_LINES:
             spanning.append((line, last))
         rows.append(fields + [None] * (width - len(fields)))  # type: ignore[list-item]
@@ -308,6 +309,26 @@ def _read_delimited(
     return Table(_as_text(frame), path, fmt, encoding, header, starts, delimiter, malformed, notes)
 
 
+def _with_last_lines(
+    parsed: Iterator[tuple[int, list[str] | Malformed]], total_lines: int
+) -> Iterator[tuple[int, int, list[str] | Malformed]]:
+    """``(first line, last line, fields)`` per record, read as a stream with a progress bar.
+
+    A record ends on the line before the next one starts, so each is yielded once the next has
+    been parsed; the records are never all held at once.
+    """
+    with tqdm(total=total_lines, desc="reading", unit=" lines", unit_scale=True,
+              disable=None) as bar:
+        previous = next(parsed, None)
+        for current in parsed:
+            bar.update(current[0] - 1 - bar.n)
+            yield previous[0], current[0] - 1, previous[1]  # type: ignore[index]
+            previous = current
+        if previous is not None:
+            bar.update(total_lines - bar.n)
+            yield previous[0], total_lines, previous[1]
+
+
 def _shown(text: str) -> str:
     return text[:MALFORMED_SHOWN]
 
@@ -332,12 +353,13 @@ def _cell(value: object) -> str | None:
     return None if value is None or value != value else str(value)  # NaN != NaN
 
 
-def _read_jsonl(text: str, path: Path, encoding: str) -> Table:
+def _read_jsonl(lines: list[str], path: Path, encoding: str) -> Table:
     """One JSON object per line; blank lines become empty rows, other lines are malformed."""
     records_: list[dict[str, object]] = []
     starts: list[int] = []
     malformed: list[Malformed] = []
-    for number, line in enumerate(split_lines(text), start=1):
+    for number, line in enumerate(tqdm(lines, desc="reading", unit=" lines", unit_scale=True,
+                                       disable=None), start=1):
         if not line.strip():
             records_.append({})
             starts.append(number)
