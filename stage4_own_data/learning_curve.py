@@ -10,18 +10,16 @@ random subsample of that size, so its cost stays bounded however big the data.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from common.metrics import classification_metrics, regression_metrics
 from common.plots import save_figure
-from stage4_own_data.splitting import Split, Splits
+from stage4_own_data.splitting import Split, Splits, subsample
 from stage4_own_data.train import Trained, label_ids, predict_values
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -66,21 +64,6 @@ class LearningCurve:
         return {"metric": self.metric, "points": [asdict(p) for p in self.points],
                 "capped_at": self.capped_at, "last_gain": self.last_gain,
                 "more_data_helps": self.more_data_helps, "verdict": self.verdict}
-
-
-def subsample(split: Split, fraction: float, *, seed: int, stratify: bool) -> Split:
-    """A seeded share of ``split``'s rows; by class when ``stratify`` (each class keeps >= 1)."""
-    rng = np.random.default_rng(seed)
-    groups: dict[object, list[int]] = defaultdict(list)
-    for index, label in enumerate(split.labels):
-        groups[label if stratify else None].append(index)
-    chosen: list[int] = []
-    for indices in groups.values():
-        take = max(1, round(fraction * len(indices)))
-        chosen += rng.permutation(indices)[:take].tolist()
-    chosen.sort()
-    return Split([split.texts[i] for i in chosen], [split.labels[i] for i in chosen],
-                 [split.lines[i] for i in chosen])
 
 
 def score(trained: Trained, split: Split, task: str) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from common.registry import BUNDLE_STORE_DIR
 from common.seed import seed_everything
 from common.summary import LessonSummary
 from common.training import log_epoch
+from stage3_text.classifier import TrainingConfig
 from stage3_text.onnx_export import PARITY_TOLERANCE
 from stage4_own_data.bundle_model import record_onnx_export
 from stage4_own_data.bundle_writer import (
@@ -59,8 +60,13 @@ from stage4_own_data.reading import read_table
 from stage4_own_data.report import add_splits, build_report
 from stage4_own_data.splitting import Splits, check_trainable, data_checks, split_data
 from stage4_own_data.train import (
+    DEFAULT_BATCH,
+    DEFAULT_EPOCHS,
     DEFAULT_GRID,
+    MAX_STEPS,
     QUICK_SETTINGS,
+    ROW_PASSES,
+    STEPS_PER_EPOCH,
     Trained,
     train_model,
     training_config,
@@ -72,7 +78,7 @@ SHIPPED_DATASET = "support-inbox"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0], epochs=60,
+    parser = lesson_parser(f"{STAGE}.{LESSON}", __doc__.splitlines()[0],
                            out_help=f"write the bundle to this folder instead of "
                                     f"{BUNDLE_STORE_DIR}/NAME/ (the current bundle is not moved)")
     parser.add_argument("--name", type=bundle_name, default=None,
@@ -99,7 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--positive-label", default=None,
                        help="two classes: the class to find (default: the rarer one)")
     model.add_argument("--lr", type=positive_float, default=2e-2, help="Adam learning rate")
-    model.add_argument("--batch-size", type=positive_int, default=32, help="texts per step")
+    model.add_argument("--epochs", type=positive_int, default=None,
+                       help=f"passes over the training data (default: {DEFAULT_EPOCHS}, fewer "
+                            f"for large data: at most {MAX_STEPS:,} steps and {ROW_PASSES:,} "
+                            "rows passed in all)")
+    model.add_argument("--batch-size", type=positive_int, default=None,
+                       help=f"texts per step (default: {DEFAULT_BATCH}, more for large data: "
+                            f"at most {STEPS_PER_EPOCH:,} steps an epoch)")
     model.add_argument("--patience", type=positive_int, default=6,
                        help="early stopping: epochs without a better validation loss")
     model.add_argument("--onnx", action="store_true",
@@ -146,12 +158,13 @@ def run(args: argparse.Namespace) -> LessonSummary:
     # 2. clean, with every dropped row counted by reason
     cleaned = clean(table.values(columns.text), table.values(columns.label), task=args.task,
                     max_text_chars=args.max_text_chars, min_examples=args.min_examples,
-                    lines=table.lines, malformed=table.malformed)
+                    lines=table.lines, malformed=table.malformed, progress=True)
     dropped = {reason: n for reason, n in cleaned.rows_dropped.items() if n}
     print(f"cleaning: {cleaned.rows_in} rows in, {cleaned.rows_kept} kept, dropped "
           + (", ".join(f"{reason} {n}" for reason, n in dropped.items()) or "none"))
     report = build_report(table, columns, cleaned, task=args.task,
                           max_text_chars=args.max_text_chars, min_examples=args.min_examples)
+    del table  # the raw cells: on a large file as much memory as the cleaned texts
 
     # 3. check and split: the run stops here (exit 2) when the data cannot train a model
     check_trainable(cleaned, args.task)
@@ -163,14 +176,20 @@ def run(args: argparse.Namespace) -> LessonSummary:
         print(f"  warning: {warning}")
 
     # 4. train, measure and write the bundle: all inside a staging folder, renamed at the end
-    training = training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
-                               batch_size=args.batch_size, patience=args.patience)
+    def training(rows: int) -> TrainingConfig:
+        return training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
+                               batch_size=args.batch_size, patience=args.patience, rows=rows)
+
     settings = QUICK_SETTINGS if args.quick else DEFAULT_GRID
+    full = training(len(splits.train))
+    print(f"training: batch {full.batch_size}, at most {full.epochs} epochs for "
+          f"{len(splits.train)} training rows")
 
     def train(on: Splits, grid: Any = settings, **options: Any) -> Trained:
         """Every model of this run starts from the same seed (so the learning curve does too)."""
         return train_model(on, task=args.task, settings=grid, training=training,
-                           generator=seed_everything(args.seed), device=device, **options)
+                           generator=seed_everything(args.seed), device=device, seed=args.seed,
+                           **options)
 
     keep_target = holds_good_bundle(out)
     where = out

@@ -11,9 +11,11 @@ give the same splits. Deduplication happened before, which is what makes "no lea
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sklearn.model_selection import train_test_split
 
 from common.errors import UsageError
@@ -49,6 +51,21 @@ class Splits:
 
     def items(self) -> list[tuple[str, Split]]:
         return [("train", self.train), ("val", self.val), ("test", self.test)]
+
+
+def subsample(split: Split, fraction: float, *, seed: int, stratify: bool) -> Split:
+    """A seeded share of ``split``'s rows; by class when ``stratify`` (each class keeps >= 1)."""
+    rng = np.random.default_rng(seed)
+    groups: dict[object, list[int]] = defaultdict(list)
+    for index, label in enumerate(split.labels):
+        groups[label if stratify else None].append(index)
+    chosen: list[int] = []
+    for indices in groups.values():
+        take = max(1, round(fraction * len(indices)))
+        chosen += rng.permutation(indices)[:take].tolist()
+    chosen.sort()
+    return Split([split.texts[i] for i in chosen], [split.labels[i] for i in chosen],
+                 [split.lines[i] for i in chosen])
 
 
 def check_trainable(cleaned: Cleaned, task: str) -> None:

@@ -16,6 +16,7 @@ target in its own units and a runtime needs no extra step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -25,15 +26,16 @@ import torch
 from torch import nn
 
 from common.bundle.textprep import TextEncoder, TextSpec, build_spec
-from common.training import EpochRecord, History, TensorBatches, fit
+from common.training import EpochRecord, History, RaggedBatches, adam, fit
 from stage3_text.classifier import (
     ClassifierConfig,
     TextClassifier,
     TrainingConfig,
-    encode_tensors,
+    encode_ragged,
+    predict_logits,
     train_classifier,
 )
-from stage4_own_data.splitting import Splits
+from stage4_own_data.splitting import Splits, subsample
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,13 @@ STAGE3_LR = 5e-3  # stage 3's rate: slower, for files of thousands of rows
 DEFAULT_GRID = (DEFAULT_SETTINGS, replace(DEFAULT_SETTINGS, ngram_scope="token"),
                 replace(DEFAULT_SETTINGS, lr=STAGE3_LR))
 QUICK_SETTINGS = ModelSettings(buckets=1 << 12, embed_dim=32)
+MAX_SEARCH_ROWS = 20_000  # above this many training rows the grid is compared on a subsample
+DEFAULT_BATCH, DEFAULT_EPOCHS = 32, 60
+STEPS_PER_EPOCH = 500  # the batch grows past 32 rather than an epoch taking more steps
+MAX_STEPS = 3_000  # optimizer steps of one training at most (never fewer than MIN_EPOCHS)
+ROW_PASSES = 1_500_000  # rows × epochs of one training at most (never fewer than MIN_EPOCHS)
+MIN_EPOCHS = 3
+MAX_BATCH = 1_024
 
 
 @dataclass
@@ -93,36 +102,67 @@ def train_model(
     *,
     task: str,
     settings: ModelSettings | Sequence[ModelSettings],
-    training: TrainingConfig,
+    training: TrainingConfig | Callable[[int], TrainingConfig],
     generator: torch.Generator,
     device: torch.device,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     progress: bool = True,
+    seed: int = 0,
 ) -> Trained:
     """Train each candidate of ``settings`` on train, stop on validation; keep the best.
 
-    "Best" is the lowest validation loss: the test split never takes part in the choice.
+    "Best" is the lowest validation loss: the test split never takes part in the choice. With
+    more than :data:`MAX_SEARCH_ROWS` training rows the candidates are compared on a seeded
+    subsample (train and validation), and the chosen one alone is trained on all the rows.
+    ``training`` may be a function of the number of training rows (the batch and the epochs
+    follow the data's size).
     """
     grid = [settings] if isinstance(settings, ModelSettings) else list(settings)
+    sized = training if callable(training) else (lambda rows: training)
+    search = _search_splits(splits, task, seed) if len(grid) > 1 else splits
     state = generator.get_state()
     results = []
     for index, candidate in enumerate(grid, start=1):
-        rate = training.lr if candidate.lr is None else candidate.lr
+        rate = sized(len(search.train)).lr if candidate.lr is None else candidate.lr
         if len(grid) > 1:
             print(f"candidate {index}/{len(grid)}: n-grams within {_scope_words(candidate)}, "
                   f"{candidate.buckets} buckets, {candidate.embed_dim} dimensions, lr {rate:g}")
         generator.set_state(state)  # every candidate sees the same batches
-        trained = _train_one(splits, task=task, settings=replace(candidate, lr=rate),
-                             training=replace(training, lr=rate), generator=generator,
-                             device=device, on_epoch=on_epoch, progress=progress)
+        trained = _train_one(search, task=task, settings=replace(candidate, lr=rate),
+                             training=replace(sized(len(search.train)), lr=rate),
+                             generator=generator, device=device, on_epoch=on_epoch,
+                             progress=progress)
         results.append(trained)
     best = min(results, key=lambda t: min(t.history.val_losses))
-    best.candidates = [{**t.settings.to_json(), "val_loss": min(t.history.val_losses),
-                        "best_epoch": t.history.best_epoch} for t in results]
+    candidates = [{**t.settings.to_json(), "val_loss": min(t.history.val_losses),
+                   "best_epoch": t.history.best_epoch, "train_rows": len(search.train)}
+                  for t in results]
     if len(grid) > 1:
         print(f"chosen on validation loss: n-grams within {_scope_words(best.settings)}, "
               f"lr {best.settings.lr:g} (val loss {min(best.history.val_losses):.4f})")
+    if search is not splits:
+        print(f"training the chosen settings on all {len(splits.train)} training rows")
+        generator.set_state(state)
+        best = _train_one(splits, task=task, settings=best.settings,
+                          training=replace(sized(len(splits.train)), lr=best.settings.lr),
+                          generator=generator, device=device, on_epoch=on_epoch,
+                          progress=progress)
+    best.candidates = candidates
     return best
+
+
+def _search_splits(splits: Splits, task: str, seed: int) -> Splits:
+    """The splits the settings are compared on: a subsample when the data is large."""
+    if len(splits.train) <= MAX_SEARCH_ROWS:
+        return splits
+    stratify = task == "classification"
+    print(f"settings search on a {MAX_SEARCH_ROWS:,}-row subsample of the {len(splits.train):,}"
+          " training rows (and as many validation rows at most)")
+    return Splits(subsample(splits.train, MAX_SEARCH_ROWS / len(splits.train), seed=seed,
+                            stratify=stratify),
+                  subsample(splits.val, min(1.0, MAX_SEARCH_ROWS / len(splits.val)), seed=seed,
+                            stratify=stratify),
+                  splits.test)
 
 
 def _scope_words(settings: ModelSettings) -> str:
@@ -161,13 +201,13 @@ def _train_regressor(
     targets = np.asarray(splits.train.labels, dtype=np.float64)
     mean, std = float(targets.mean()), float(targets.std()) or 1.0
 
-    def batches(split, **options) -> TensorBatches:
+    def batches(split, **options) -> RaggedBatches:
         scaled = (np.asarray(split.labels, dtype=np.float32) - mean) / std
-        return TensorBatches(*encode_tensors(encoder, split.texts),
+        return RaggedBatches(*encode_ragged(encoder, split.texts),
                              torch.from_numpy(scaled.astype(np.float32)).unsqueeze(1), **options)
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr,
-                                 weight_decay=training.weight_decay)
+    optimizer = adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay,
+                     device=device)
     history = fit(model, nn.MSELoss(), optimizer,
                   batches(splits.train, batch_size=training.batch_size, shuffle=True,
                           generator=generator),
@@ -180,9 +220,7 @@ def _train_regressor(
 
 def predict_values(trained: Trained, texts: list[str]) -> np.ndarray:
     """A regression model's predictions, in the target's own units."""
-    words, ngrams = encode_tensors(trained.encoder, texts)
-    with torch.no_grad():
-        return trained.model.eval()(words, ngrams)[:, 0].numpy().astype(float)
+    return predict_logits(trained.model, trained.encoder, texts)[:, 0].numpy().astype(float)
 
 
 def fold_target_scale(model: TextClassifier, mean: float, std: float) -> None:
@@ -193,8 +231,22 @@ def fold_target_scale(model: TextClassifier, mean: float, std: float) -> None:
         last.bias.mul_(std).add_(mean)
 
 
-def training_config(*, quick: bool, epochs: int, lr: float, batch_size: int,
-                    patience: int) -> TrainingConfig:
-    """Stage 3's training settings with this run's flags (the quick run caps the epochs)."""
+def training_config(*, quick: bool, epochs: int | None, lr: float, batch_size: int | None,
+                    patience: int, rows: int) -> TrainingConfig:
+    """Stage 3's training settings with this run's flags, for ``rows`` training rows.
+
+    A flag left out follows the data's size, so that the cost of a training is bounded however
+    many rows there are: the batch grows (up to :data:`MAX_BATCH`) so that an epoch takes at most
+    :data:`STEPS_PER_EPOCH` steps, and the epochs shrink so that one training takes at most
+    :data:`MAX_STEPS` steps and passes over at most :data:`ROW_PASSES` rows (never fewer than
+    :data:`MIN_EPOCHS`). Files of up to 16,000 training rows keep 32 and 60 (15 quick).
+    """
+    if batch_size is None:
+        wanted = math.ceil(rows / STEPS_PER_EPOCH)
+        batch_size = min(MAX_BATCH, max(DEFAULT_BATCH, 1 << max(0, wanted - 1).bit_length()))
+    if epochs is None:
+        steps = math.ceil(max(rows, 1) / batch_size)
+        epochs = min(DEFAULT_EPOCHS, max(MIN_EPOCHS, min(MAX_STEPS // steps,
+                                                         ROW_PASSES // max(rows, 1))))
     return replace(TrainingConfig(), epochs=min(epochs, 15) if quick else epochs, lr=lr,
                    batch_size=batch_size, patience=patience)

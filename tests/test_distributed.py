@@ -200,7 +200,7 @@ def _train_stage4(result_path: Path) -> None:
                     task="classification", malformed_rows=table.malformed_rows)
     splits = split_data(cleaned, task="classification", seed=0)
     training = replace(training_config(quick=True, epochs=6, lr=2e-2, batch_size=32,
-                                       patience=3), balanced=False)
+                                       patience=3, rows=len(splits.train)), balanced=False)
     trained = train_model(splits, task="classification",
                           settings=replace(QUICK_SETTINGS, dropout=0.0), training=training,
                           generator=seed_everything(0), device=torch.device("cpu"))
