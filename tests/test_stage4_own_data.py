@@ -644,3 +644,43 @@ def test_the_learners_bundle_survives_the_shipped_run_and_a_failed_one(sms_rows,
     failed = load_bundle(store.path("support_inbox.failed"))
     assert failed.failed  # the bars it missed, recorded in the manifest
     assert store.current_name() == "mine" and _tree_digest(store.path("mine")) == before
+
+
+# --- large data ---------------------------------------------------------------------------------
+def test_a_generated_inbox_with_planted_bad_rows_is_accounted_for_exactly(tmp_path):
+    """The bench's data at a small size: every planted bad row is found under its reason."""
+    from stage4_own_data.generate_messages import generate
+
+    path = tmp_path / "messages.csv"
+    expected = generate(path, 3_000, seed=1, progress=False)
+    assert all(expected["rows_dropped"].values())  # every kind of bad row is planted
+    table = read_table(path)
+    columns = choose_columns(table, None, None)
+    cleaned = clean(table.values(columns.text), table.values(columns.label), lines=table.lines,
+                    malformed=table.malformed)
+    assert (columns.text, columns.label) == ("message", "category")
+    assert cleaned.rows_in == expected["rows_in"] == 3_000
+    assert {r: n for r, n in cleaned.rows_dropped.items() if n} == expected["rows_dropped"]
+    assert cleaned.rows_kept == 3_000 - sum(expected["rows_dropped"].values())
+
+
+def test_batch_and_epochs_follow_the_data_size_unless_given():
+    from stage4_own_data.train import ROW_PASSES, STEPS_PER_EPOCH, training_config
+
+    def sized(rows, **flags):
+        options = {"epochs": None, "batch_size": None, **flags}
+        config = training_config(quick=False, lr=1e-2, patience=6, rows=rows, **options)
+        return config.batch_size, config.epochs
+
+    assert sized(336) == (32, 60)  # a small file: the course's settings
+    batch, epochs = sized(342_920)
+    assert 342_920 / batch <= STEPS_PER_EPOCH and epochs * 342_920 <= ROW_PASSES
+    assert sized(342_920, epochs=9, batch_size=16) == (16, 9)  # flags given are kept
+
+
+@pytest.mark.bench
+def test_bench_scale_grows_linearly_within_the_bars(tmp_path, capsys):
+    """``make bench``: 50k to 500k generated rows, a process for each; prints the table."""
+    run = run_lesson("stage4_own_data.bench_scale", out=tmp_path, capsys=capsys)
+    print(run.stdout)  # make bench runs with -s: show the table
+    assert run.code == 0, run.summary["failed_checks"]
