@@ -69,7 +69,7 @@ def render_model_card(fields: dict[str, Any], report: dict[str, Any],
         f"Settings chosen by {selection['criterion']} (the test split took no part): "
         + "; ".join(f"n-grams {scope[c['ngram_scope']]}, learning rate {c['lr']:g}: "
                     f"validation loss {c['val_loss']:.4f}" for c in selection["candidates"])
-        + ".",
+        + "." + _search_sample(selection, report),
         "", "## Intended use", "",
         "Routing or triage of short messages like the training data (same languages, same kind "
         "of text), with a person checking what matters. Each prediction has a probability: send "
@@ -86,3 +86,13 @@ def render_model_card(fields: dict[str, Any], report: dict[str, Any],
     for warning in report.get("warnings", []):
         lines.append(f"- Data: {warning}.")
     return "\n".join(lines) + "\n"
+
+
+def _search_sample(selection: dict[str, Any], report: dict[str, Any]) -> str:
+    """A sentence when the candidates were compared on a sample of a large training split."""
+    searched = min((c.get("train_rows", 0) for c in selection["candidates"]), default=0)
+    rows = report.get("splits", {}).get("train", {}).get("rows", 0)
+    if not searched or searched >= rows:
+        return ""
+    return (f" The candidates were compared on a {searched}-row sample of the {rows} training "
+            "rows; the chosen one was then trained on all of them.")

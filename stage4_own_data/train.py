@@ -7,7 +7,9 @@ n-gram scope and the learning rate are not guessed: every candidate of :data:`DE
 (n-grams across words or within tokens at the ``--lr`` rate, and across words at stage 3's
 slower rate) is trained and the one with the lowest validation loss is kept (the test split
 plays no part); the card and metrics.json say which and why. The quick run trains only the
-first candidate.
+first candidate. On large data the cost stays bounded: the candidates are compared on a
+:data:`MAX_SEARCH_ROWS`-row sample and only the chosen one trains on every row, and the batch and
+the epochs follow the number of rows (:func:`training_config`).
 Regression (``--task regression``, only when asked) is the same encoder with one output and a
 mean squared error: targets are standardised for training (so the learning rate suits any unit)
 and the scale is folded back into the last layer afterwards, so the saved model outputs the
