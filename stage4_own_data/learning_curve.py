@@ -23,7 +23,7 @@ from stage4_own_data.splitting import Split, Splits, subsample
 from stage4_own_data.train import Trained, label_ids, predict_values
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
-MAX_CURVE_ROWS = 50_000
+MAX_CURVE_ROWS = 20_000
 MORE_DATA_GAIN = 0.01  # a validation score still rising this much over the last quarter
 
 TrainFn = Callable[[Splits], Trained]

@@ -66,7 +66,7 @@ MAX_SEARCH_ROWS = 20_000  # above this many training rows the grid is compared o
 DEFAULT_BATCH, DEFAULT_EPOCHS = 32, 60
 STEPS_PER_EPOCH = 500  # the batch grows past 32 rather than an epoch taking more steps
 MAX_STEPS = 3_000  # optimizer steps of one training at most (never fewer than MIN_EPOCHS)
-ROW_PASSES = 1_500_000  # rows × epochs of one training at most (never fewer than MIN_EPOCHS)
+ROW_PASSES = 1_000_000  # rows × epochs of one training at most (never fewer than MIN_EPOCHS)
 MIN_EPOCHS = 3
 MAX_BATCH = 1_024
 
