@@ -62,29 +62,28 @@ class ClassifierConfig:
         return cls(**data)
 
 
-def masked_pool(vectors: torch.Tensor, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
-    """Sum of ``vectors[b, t]`` over non-padding positions, divided by their count (``"mean"``)
-    or by its square root (``"sqrt"``); 0 for an all-pad row.
+def sum_pool(table: nn.Embedding, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
+    """The masked mean of ``table(ids)``: the sum over the real (non-padding) positions, divided
+    by their count (``"mean"``) or its square root (``"sqrt"``); 0 for an all-pad row.
 
-    ``[batch, time, dim]`` → ``[batch, dim]``. The masked sum is one batched matrix product,
-    the mask row ``[1, time]`` times the vectors ``[time, dim]``: every exporter has it, and ONNX
-    Runtime runs it in a third of the time of a broadcast multiply followed by a sum.
+    ``[batch, time]`` ids → ``[batch, dim]``. No mask multiply is needed: the table's padding row
+    is zero (``padding_idx`` creates it zero and never gives it a gradient), so padded positions
+    add nothing to a plain sum. That is one lookup and one sum, every exporter's ops, and in ONNX
+    Runtime a third of the time of multiplying ``[batch, time, dim]`` by a mask first.
     With ``"sqrt"`` a text of n distinct features gets the scale a unit-length (L2-normalised)
     bag of features has, as in TF-IDF: long messages are not averaged into blandness.
     """
-    real = ids != PAD_ID
-    mask = real.unsqueeze(1).to(vectors.dtype)  # [batch, 1, time]
-    return torch.bmm(mask, vectors).squeeze(1) / _pool_divisor(real, pooling)
+    return table(ids).sum(dim=1) / _pool_divisor(ids != PAD_ID, pooling)
 
 
 def bag_pool(table: nn.Embedding, ids: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
-    """:func:`masked_pool` of ``table(ids)`` computed by ``embedding_bag``: the same sums without
-    a ``[batch, time, dim]`` tensor in memory, so training is several times faster.
+    """:func:`sum_pool` computed by ``embedding_bag``: the same sums without a
+    ``[batch, time, dim]`` tensor in memory, so training is several times faster.
 
     The real ids are handed over flat with each row's start (``offsets``), padding left out:
     ``embedding_bag`` with ``padding_idx`` skips pads one by one and took three times as long
     here. Used only while training: exported (eval-mode) models keep the plain ops, which every
-    mobile exporter handles; the ONNX parity check compares the two formulations.
+    mobile exporter handles; a test checks that the two formulations agree.
     """
     real = ids != PAD_ID
     counts = real.sum(dim=1)
@@ -123,8 +122,8 @@ class TextClassifier(nn.Module):
             words = bag_pool(self.word_embedding, word_ids, pooling)
             ngrams = bag_pool(self.ngram_embedding, ngram_ids, pooling)
         else:
-            words = masked_pool(self.word_embedding(word_ids), word_ids, pooling)
-            ngrams = masked_pool(self.ngram_embedding(ngram_ids), ngram_ids, pooling)
+            words = sum_pool(self.word_embedding, word_ids, pooling)
+            ngrams = sum_pool(self.ngram_embedding, ngram_ids, pooling)
         return self.head(torch.cat([words, ngrams], dim=1))
 
     def init_word_vectors(self, vectors: torch.Tensor) -> None:

@@ -12,8 +12,10 @@ Run: ``python -m stage5a_integration.bench [--bundle DIR] [--duration S] [--roun
    request but skips the model. The gap between the two is what the model costs; the rest is
    HTTP, JSON and FastAPI. Rounds alternate between the endpoints so background load hits both.
    The texts are thousands of distinct ones (the bundle's splits, then numbered variants of
-   them), sent in turn, so no cache of earlier answers could explain the figure; the one cache
-   on the path, the encoder's per-token ids, reports its hit rate through ``/metrics``.
+   them), sent in turn, so no cache of earlier answers could explain the figure; the only
+   caches on the path, the encoder's ids per token and per n-gram (used by ``ngram_scope =
+   "token"`` specs; ``"text"`` n-grams are hashed per batch), report their hit rates through
+   ``/metrics``.
 3. **Workers**, ``POST /predict`` again with ``mlcourse serve --workers N`` for each N of
    ``--workers`` (default 1,2): what one more process on this machine adds, side by side.
 

@@ -45,13 +45,15 @@ from stage3_text import sms_data, spam_classifier
 from stage3_text.classifier import (
     ClassifierConfig,
     TextClassifier,
+    TrainingConfig,
     class_weights,
     encode_ragged,
     encode_tensors,
     load_classifier,
-    masked_pool,
     predict_proba,
     save_classifier,
+    sum_pool,
+    train_classifier,
 )
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx, parity
 from stage3_text.sms_data import (
@@ -312,7 +314,7 @@ def test_text_scope_ngrams_cross_word_boundaries() -> None:
 
 
 def test_training_pools_like_the_exported_graph() -> None:
-    """Training sums with embedding_bag; eval (and every export) uses embedding + masked sums."""
+    """Training sums with embedding_bag; eval (and every export) sums the plain lookup."""
     for pooling in ("mean", "sqrt"):
         torch.manual_seed(0)
         model = TextClassifier(ClassifierConfig(40, 60, 2, embed_dim=8, dropout=0.0,
@@ -324,9 +326,25 @@ def test_training_pools_like_the_exported_graph() -> None:
         torch.testing.assert_close(trained, exported)
     with torch.no_grad():
         vectors = model.ngram_embedding(ngrams[:1, :4])
-    by_hand = vectors.sum(dim=1) / 2.0  # sqrt pooling: four n-grams, divided by sqrt(4)
-    torch.testing.assert_close(masked_pool(model.ngram_embedding(ngrams[:1]), ngrams[:1],
-                                           "sqrt"), by_hand)
+        by_hand = vectors.sum(dim=1) / 2.0  # sqrt pooling: four n-grams, divided by sqrt(4)
+        torch.testing.assert_close(sum_pool(model.ngram_embedding, ngrams[:1], "sqrt"), by_hand)
+
+
+def test_padding_rows_stay_zero_through_training() -> None:
+    """The eval-mode sum skips no position: it relies on both tables' padding rows being zero.
+    Adam with weight decay, word2vec-style initial vectors and a few epochs leave them zero."""
+    spec = build_spec(["free prize now", "see you soon", "call now free"], min_freq=1,
+                      buckets=64, ngram_scope="text")
+    model = TextClassifier(ClassifierConfig.for_spec(spec, 2, embed_dim=4))
+    model.init_word_vectors(torch.randn(spec.vocab_size, 4))
+    train_classifier(model, TextEncoder(spec), (["free prize now", "see you soon"] * 4,
+                                                [1, 0] * 4), None,
+                     TrainingConfig(epochs=3, batch_size=2, weight_decay=0.1),
+                     generator=torch.Generator().manual_seed(0), device=torch.device("cpu"),
+                     progress=False)
+    for table in (model.word_embedding, model.ngram_embedding):
+        assert table.weight[PAD_ID].abs().max().item() == 0.0
+        assert table.weight[1:].abs().max().item() > 0.0  # the rest did train
 
 
 def test_ragged_batches_train_exactly_like_padded_tensors() -> None:

@@ -480,6 +480,8 @@ class TextEncoder:
         parts = [hash_text_ngrams(marked[i : i + HASH_CHUNK], self.spec.ngram_sizes,
                                   self.spec.buckets, self.spec.max_ngrams)
                  for i in range(0, len(marked), HASH_CHUNK)]
+        if len(parts) == 1:  # a service's batch: no copies
+            return RaggedIds(parts[0].values.astype(self._ngram_dtype), parts[0].lengths)
         return RaggedIds.from_pieces([p.values for p in parts],
                                      np.concatenate([p.lengths for p in parts]) if parts else [],
                                      self._ngram_dtype)
