@@ -665,7 +665,7 @@ def test_a_generated_inbox_with_planted_bad_rows_is_accounted_for_exactly(tmp_pa
 
 
 def test_batch_and_epochs_follow_the_data_size_unless_given():
-    from stage4_own_data.train import ROW_PASSES, STEPS_PER_EPOCH, training_config
+    from stage4_own_data.train import MIN_EPOCHS, ROW_PASSES, STEPS_PER_EPOCH, training_config
 
     def sized(rows, **flags):
         options = {"epochs": None, "batch_size": None, **flags}
@@ -673,8 +673,9 @@ def test_batch_and_epochs_follow_the_data_size_unless_given():
         return config.batch_size, config.epochs
 
     assert sized(336) == (32, 60)  # a small file: the course's settings
-    batch, epochs = sized(342_920)
-    assert 342_920 / batch <= STEPS_PER_EPOCH and epochs * 342_920 <= ROW_PASSES
+    batch, epochs = sized(100_000)
+    assert 100_000 / batch <= STEPS_PER_EPOCH and epochs * 100_000 <= ROW_PASSES
+    assert sized(342_920)[1] == MIN_EPOCHS  # the floor wins over the row-pass budget
     assert sized(342_920, epochs=9, batch_size=16) == (16, 9)  # flags given are kept
 
 
