@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                            out_help="folder for the generated files and the bundles "
                                     f"(default: runs/{STAGE}/{LESSON}/)")
     parser.add_argument("--sizes", type=sizes, default=DEFAULT_SIZES,
-                        help="row counts, comma-separated (default: 50k,100k,200k,500k)")
+                        help="row counts, comma-separated (default: 50000,100000,200000,500000)")
     return parser
 
 
