@@ -170,19 +170,10 @@ def encode_ragged(encoder: TextEncoder, texts: Sequence[str], *, progress: bool 
             chunk = list(texts[start:start + ENCODE_CHUNK])
             chunks.append(encoder.encode_ragged(chunk))
             bar.update(len(chunk))
-    limits = (encoder.spec.vocab_size - 1, encoder.spec.ngram_rows - 1)
-    return tuple(_joined([chunk[column] for chunk in chunks], limits[column])  # type: ignore
+    largest = (encoder.spec.vocab_size - 1, encoder.spec.ngram_rows - 1)
+    return tuple(RaggedIds.joined([chunk[column] for chunk in chunks],  # type: ignore[return-value]
+                                  np.min_scalar_type(largest[column]))
                  for column in (0, 1))
-
-
-def _joined(parts: Sequence[RaggedIds], largest_id: int) -> RaggedIds:
-    """Chunks laid end to end, their ids in the smallest unsigned type that holds ``largest_id``."""
-    dtype = np.min_scalar_type(largest_id)
-    values = np.concatenate([part.values.astype(dtype, copy=False) for part in parts]) \
-        if parts else np.zeros(0, dtype)
-    lengths = np.concatenate([part.lengths for part in parts]) if parts \
-        else np.zeros(0, np.int64)
-    return RaggedIds(values, lengths)
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:

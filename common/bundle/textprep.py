@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from common.bundle.jsonfile import read_json_object
 
@@ -391,6 +392,17 @@ class RaggedIds:
             np.zeros(0, dtype=dtype)
         return cls(values, np.asarray(lengths, dtype=np.int64).reshape(-1))
 
+    @classmethod
+    def joined(cls, parts: Sequence[RaggedIds], dtype: DTypeLike) -> RaggedIds:
+        """``parts`` laid end to end, ids in ``dtype``; each part is cast before the join, so a
+        large set is never held whole in a wider type, and a single part is not copied again."""
+        if len(parts) == 1:
+            return cls(parts[0].values.astype(dtype, copy=False), parts[0].lengths)
+        if not parts:
+            return cls(np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.int64))
+        return cls(np.concatenate([part.values.astype(dtype, copy=False) for part in parts]),
+                   np.concatenate([part.lengths for part in parts]))
+
     def __len__(self) -> int:
         return len(self.lengths)
 
@@ -480,11 +492,7 @@ class TextEncoder:
         parts = [hash_text_ngrams(marked[i : i + HASH_CHUNK], self.spec.ngram_sizes,
                                   self.spec.buckets, self.spec.max_ngrams)
                  for i in range(0, len(marked), HASH_CHUNK)]
-        if len(parts) == 1:  # a service's batch: no copies
-            return RaggedIds(parts[0].values.astype(self._ngram_dtype), parts[0].lengths)
-        return RaggedIds.from_pieces([p.values for p in parts],
-                                     np.concatenate([p.lengths for p in parts]) if parts else [],
-                                     self._ngram_dtype)
+        return RaggedIds.joined(parts, self._ngram_dtype)
 
     def _token_ngram_ids(self, token_lists: Sequence[list[str]]) -> RaggedIds:
         """``ngram_scope = "token"``: each token's cached ids, the head kept within the limit."""
