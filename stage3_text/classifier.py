@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from common.bundle.textprep import PAD_ID, RaggedIds, TextEncoder, TextSpec
+from common.bundle.textprep import PAD_ID, RaggedBuilder, RaggedIds, TextEncoder, TextSpec
 from common.training import EpochRecord, History, RaggedBatches, adam, evaluate, fit
 from common.weights import save_safetensors
 
@@ -163,17 +163,17 @@ def encode_ragged(encoder: TextEncoder, texts: Sequence[str], *, progress: bool 
     smallest unsigned type that holds the ids (``uint16`` for up to 65,535 buckets), never as
     one padded int64 matrix: :class:`common.training.RaggedBatches` pads batch by batch.
     """
-    chunks = []
+    largest = (encoder.spec.vocab_size - 1, encoder.spec.ngram_rows - 1)
+    builders = tuple(RaggedBuilder(np.min_scalar_type(ids)) for ids in largest)
     with tqdm(total=len(texts), desc=desc, unit=" texts", unit_scale=True,
               disable=None if progress else True) as bar:
         for start in range(0, len(texts), ENCODE_CHUNK):
             chunk = list(texts[start:start + ENCODE_CHUNK])
-            chunks.append(encoder.encode_ragged(chunk))
+            for builder, ids in zip(builders, encoder.encode_ragged(chunk), strict=True):
+                builder.append(ids)
             bar.update(len(chunk))
-    largest = (encoder.spec.vocab_size - 1, encoder.spec.ngram_rows - 1)
-    return tuple(RaggedIds.joined([chunk[column] for chunk in chunks],  # type: ignore[return-value]
-                                  np.min_scalar_type(largest[column]))
-                 for column in (0, 1))
+    words, ngrams = (builder.build() for builder in builders)
+    return words, ngrams
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:

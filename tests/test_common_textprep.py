@@ -22,6 +22,7 @@ from common.bundle.textprep import (
     PAD_ID,
     UNK_ID,
     CharClass,
+    RaggedBuilder,
     RaggedIds,
     TextEncoder,
     TextSpec,
@@ -186,3 +187,18 @@ def test_ragged_ids_take_and_pad_like_lists(rows: list[list[int]], data: st.Data
                                  max_size=10 if rows else 0))
     taken = ragged.take(indices)
     np.testing.assert_array_equal(taken.padded(), pad_ids([rows[i] for i in indices]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(chunks=st.lists(st.lists(st.lists(st.integers(1, 2**16 - 1), max_size=5), max_size=4),
+                       max_size=5))
+def test_ragged_builder_lays_chunks_end_to_end_in_its_type(chunks: list[list[list[int]]]) -> None:
+    builder = RaggedBuilder(np.uint16)
+    for rows in chunks:
+        builder.append(RaggedIds(np.array([v for row in rows for v in row], dtype=np.int32),
+                                 np.array([len(row) for row in rows], dtype=np.int64)))
+    built = builder.build()
+    every_row = [row for rows in chunks for row in rows]
+    assert built.values.dtype == np.uint16  # cast on arrival, not only at the end
+    np.testing.assert_array_equal(built.padded(), pad_ids(every_row))
+    assert builder.build().lengths.size == 0  # the chunks were handed over, not kept

@@ -56,7 +56,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from itertools import chain, groupby
 from pathlib import Path
 from typing import Any
@@ -393,22 +393,20 @@ class RaggedIds:
         return cls(values, np.asarray(lengths, dtype=np.int64).reshape(-1))
 
     @classmethod
-    def joined(cls, parts: Sequence[RaggedIds], dtype: DTypeLike) -> RaggedIds:
-        """``parts`` laid end to end, ids in ``dtype``; each part is cast before the join, so a
-        large set is never held whole in a wider type, and a single part is not copied again."""
-        if len(parts) == 1:
-            return cls(parts[0].values.astype(dtype, copy=False), parts[0].lengths)
-        if not parts:
-            return cls(np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.int64))
-        return cls(np.concatenate([part.values.astype(dtype, copy=False) for part in parts]),
-                   np.concatenate([part.lengths for part in parts]))
+    def joined(cls, parts: Iterable[RaggedIds], dtype: DTypeLike) -> RaggedIds:
+        """``parts`` laid end to end, ids in ``dtype`` (see :class:`RaggedBuilder`)."""
+        builder = RaggedBuilder(dtype)
+        for part in parts:
+            builder.append(part)
+        return builder.build()
 
     def __len__(self) -> int:
         return len(self.lengths)
 
-    @property
+    @cached_property
     def offsets(self) -> np.ndarray:
-        """``len(self) + 1`` starts: row i begins at ``offsets[i]``, the last is the total."""
+        """``len(self) + 1`` starts: row i begins at ``offsets[i]``, the last is the total
+        (computed once: a training epoch takes hundreds of batches from one set)."""
         return np.concatenate([[0], np.cumsum(self.lengths)])
 
     def padded(self) -> np.ndarray:
@@ -422,6 +420,37 @@ class RaggedIds:
         shift = self.offsets[indices] - (np.cumsum(lengths) - lengths)  # source - target start
         positions = np.repeat(shift, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
         return RaggedIds(self.values[positions], lengths)
+
+
+class RaggedBuilder:
+    """Ragged ids gathered chunk by chunk, then laid end to end, never held twice over.
+
+    Each chunk is cast to ``dtype`` when it arrives (a large set is never kept whole in a wider
+    type), and :meth:`build` releases each chunk as soon as it is copied, so the set's memory
+    peaks at its own size plus one chunk rather than at twice its size.
+    """
+
+    def __init__(self, dtype: DTypeLike) -> None:
+        self.dtype = np.dtype(dtype)
+        self._parts: list[RaggedIds] = []
+
+    def append(self, part: RaggedIds) -> None:
+        self._parts.append(RaggedIds(part.values.astype(self.dtype, copy=False), part.lengths))
+
+    def build(self) -> RaggedIds:
+        parts, self._parts = self._parts, []
+        if len(parts) == 1:
+            return parts[0]
+        values = np.empty(sum(len(part.values) for part in parts), dtype=self.dtype)
+        lengths = np.concatenate([part.lengths for part in parts]) if parts else \
+            np.zeros(0, dtype=np.int64)
+        parts.reverse()
+        start = 0
+        while parts:
+            part = parts.pop()  # the last reference to the chunk: freed once copied
+            values[start : start + len(part.values)] = part.values
+            start += len(part.values)
+        return RaggedIds(values, lengths)
 
 
 @dataclass(frozen=True)
