@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from common.bundle.textprep import PAD_ID, RaggedBuilder, RaggedIds, TextEncoder, TextSpec
+from common.memory import release_freed_memory
 from common.training import EpochRecord, History, RaggedBatches, adam, evaluate, fit
 from common.weights import save_safetensors
 
@@ -173,6 +174,8 @@ def encode_ragged(encoder: TextEncoder, texts: Sequence[str], *, progress: bool 
                 builder.append(ids)
             bar.update(len(chunk))
     words, ngrams = (builder.build() for builder in builders)
+    if len(texts) > ENCODE_CHUNK:  # the chunks and the hashing's temporaries: give them back
+        release_freed_memory()
     return words, ngrams
 
 

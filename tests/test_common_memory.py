@@ -1,4 +1,4 @@
-"""``common.memory``: large freed blocks leave the resident memory, as they did not before."""
+"""``common.memory``: freed chunks leave the resident memory, as they do not on their own."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ import pytest
 CHURN = """
 import sys
 import numpy as np
-from common.memory import return_large_blocks_to_os
+from common.memory import release_freed_memory
 
 def resident_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
-if sys.argv[1] == "fixed":
-    assert return_large_blocks_to_os()
 np.ones(20 << 20, dtype=np.uint8)  # freed at once: glibc raises its threshold past 8 MB
 before = resident_mb()
 chunks, keep = [], []
@@ -28,12 +26,14 @@ for _ in range(40):
     chunks.append(np.ones(8 << 20, dtype=np.uint8))
     keep.append(bytearray(64 << 10))
 del chunks
+if sys.argv[1] == "released":
+    assert release_freed_memory()
 print(resident_mb() - before)
 """
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux")
                            or ctypes.util.find_library("c") is None,
-                           reason="glibc's mallopt exists only on Linux")
+                           reason="glibc's malloc_trim exists only on Linux")
 
 
 def retained_mb(mode: str) -> float:
@@ -43,6 +43,6 @@ def retained_mb(mode: str) -> float:
 
 
 @glibc
-def test_freed_chunks_stay_resident_unless_the_threshold_is_fixed() -> None:
-    assert retained_mb("dynamic") > 200  # the 320 MB of freed chunks, kept by the heap
-    assert retained_mb("fixed") < 40  # only the small objects (2.5 MB) and the allocator's own
+def test_freed_chunks_stay_resident_until_released() -> None:
+    assert retained_mb("kept") > 200  # the 320 MB of freed chunks, kept by the heap
+    assert retained_mb("released") < 40  # only the small objects (2.5 MB) and the allocator's
