@@ -31,7 +31,7 @@ from common.bundle.store import BundleStore, check_name, name_for
 from common.devices import pick_device
 from common.distributed import is_main_process
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
-from common.memory import release_freed_memory
+from common.memory import release_freed_memory, return_large_blocks_to_os
 from common.paths import SHIPPED_DATA_DIR, bundle_store
 from common.plots import plot_loss_curves
 from common.registry import BUNDLE_STORE_DIR
@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
     out = Path(args.out) if args.out else store.path(name)
     check_replaceable(out, is_bundle)  # before any work: a refused folder costs no training
     device = pick_device(args.device)
+    return_large_blocks_to_os()  # a large file's freed chunks must not stay in the peak memory
 
     # 1. read: encoding, delimiter and header are guessed and said, or forced by flags
     table = read_table(path, sep=args.sep, header=header_flag(args), encoding=args.encoding)

@@ -685,3 +685,32 @@ def test_bench_scale_grows_linearly_within_the_bars(tmp_path, capsys):
     run = run_lesson("stage4_own_data.bench_scale", out=tmp_path, capsys=capsys)
     print(run.stdout)  # make bench runs with -s: show the table
     assert run.code == 0, run.summary["failed_checks"]
+
+
+def test_the_learning_curve_scores_large_data_on_a_capped_validation_sample(monkeypatch):
+    """Above the cap, every curve model trains on a sample and stops early on a sample of
+    validation rows too; all points are scored on that one sample."""
+    from stage4_own_data import learning_curve as curve_module
+    from stage4_own_data.splitting import Split, Splits
+
+    def split(rows: int) -> Split:
+        return Split([f"text {i}" for i in range(rows)], ["a", "b"] * (rows // 2),
+                     list(range(rows)))
+
+    seen_val: list[list[str]] = []
+    monkeypatch.setattr(curve_module, "MAX_CURVE_ROWS", 40)
+    monkeypatch.setattr(curve_module, "score",
+                        lambda model, val, task: (seen_val.append(val.texts), (0.5, 0.7))[1])
+    trained_on: list[tuple[int, int]] = []
+
+    def train(part: Splits) -> object:
+        trained_on.append((len(part.train), len(part.val)))
+        return object()
+
+    curve = curve_module.learning_curve(Splits(split(200), split(100), split(10)), object(),
+                                        train, task="classification", seed=0,
+                                        announce=lambda line: None)
+    assert curve.capped_at == 40 and curve.val_rows == 40
+    assert [rows for rows, _ in trained_on] == [10, 20, 30, 40]
+    assert {val for _, val in trained_on} == {40}
+    assert all(texts == seen_val[0] for texts in seen_val) and len(seen_val) == 4
