@@ -21,7 +21,7 @@ import torch
 
 from common.metrics import classification_metrics, regression_metrics
 from common.plots import save_figure
-from stage4_own_data.splitting import Split, Splits, subsample
+from stage4_own_data.splitting import Split, Splits, at_most, subsample
 from stage4_own_data.train import Trained, label_ids, predict_values
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -88,13 +88,9 @@ def learning_curve(splits: Splits, trained: Trained, train: TrainFn, *, task: st
                    announce: Callable[[str], None] = print) -> LearningCurve:
     """Train on growing shares of the training split and score each model on validation."""
     stratify = task == "classification"
-    base, capped = splits.train, None
-    if len(base) > MAX_CURVE_ROWS:
-        base, capped = subsample(base, MAX_CURVE_ROWS / len(base), seed=seed,
-                                 stratify=stratify), MAX_CURVE_ROWS
-    val = splits.val
-    if len(val) > MAX_CURVE_ROWS:
-        val = subsample(val, MAX_CURVE_ROWS / len(val), seed=seed, stratify=stratify)
+    base = at_most(splits.train, MAX_CURVE_ROWS, seed=seed, stratify=stratify)
+    capped = MAX_CURVE_ROWS if base is not splits.train else None
+    val = at_most(splits.val, MAX_CURVE_ROWS, seed=seed, stratify=stratify)
     points = []
     for fraction in FRACTIONS:
         if fraction == 1.0 and capped is None:

@@ -68,6 +68,14 @@ def subsample(split: Split, fraction: float, *, seed: int, stratify: bool) -> Sp
                  [split.lines[i] for i in chosen])
 
 
+def at_most(split: Split, rows: int, *, seed: int, stratify: bool) -> Split:
+    """``split`` itself if it has at most ``rows`` rows, otherwise a seeded subsample of that
+    size: how the settings search and the learning curve bound their cost on large data."""
+    if len(split) <= rows:
+        return split
+    return subsample(split, rows / len(split), seed=seed, stratify=stratify)
+
+
 def check_trainable(cleaned: Cleaned, task: str) -> None:
     """Stop with one clear line when the cleaned data cannot train a model."""
     if cleaned.rows_kept == 0:

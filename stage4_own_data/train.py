@@ -37,7 +37,7 @@ from stage3_text.classifier import (
     predict_logits,
     train_classifier,
 )
-from stage4_own_data.splitting import Splits, subsample
+from stage4_own_data.splitting import Splits, at_most
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,8 @@ def _search_splits(splits: Splits, task: str, seed: int) -> Splits:
     stratify = task == "classification"
     print(f"settings search on a {MAX_SEARCH_ROWS:,}-row subsample of the {len(splits.train):,}"
           " training rows (and as many validation rows at most)")
-    return Splits(subsample(splits.train, MAX_SEARCH_ROWS / len(splits.train), seed=seed,
-                            stratify=stratify),
-                  subsample(splits.val, min(1.0, MAX_SEARCH_ROWS / len(splits.val)), seed=seed,
-                            stratify=stratify),
+    return Splits(at_most(splits.train, MAX_SEARCH_ROWS, seed=seed, stratify=stratify),
+                  at_most(splits.val, MAX_SEARCH_ROWS, seed=seed, stratify=stratify),
                   splits.test)
 
 
