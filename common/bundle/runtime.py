@@ -17,8 +17,8 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,13 +34,22 @@ from common.bundle.textprep import (
 )
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The predicted label, its probability, and the probability of every label."""
+class Prediction(NamedTuple):
+    """The predicted label, its probability, and the probability of every label.
+
+    A named tuple whose dictionary is built on demand: a service makes one per text and reads
+    only the label and its probability. (For 64 texts, a frozen dataclass holding a new
+    dictionary each took 53 µs here, a tenth of the preprocessing; this takes about 20 µs.)
+    """
 
     label: str
     probability: float
-    probabilities: dict[str, float]
+    labels: tuple[str, ...]
+    scores: Sequence[float]  # the probability of each of ``labels``, in that order
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return dict(zip(self.labels, self.scores, strict=True))
 
 
 class TextClassifierRuntime:
@@ -100,6 +109,6 @@ class TextClassifierRuntime:
         probabilities = self.predict_proba(texts)
         chosen = decide(probabilities, self.labels, self.positive_label, self.threshold)
         rows = probabilities.tolist()  # one conversion to Python floats for the whole batch
-        return [Prediction(self.labels[index], row[index],
-                           dict(zip(self.labels, row, strict=True)))
-                for index, row in zip(np.asarray(chosen).tolist(), rows, strict=True)]
+        labels = self.labels
+        return [Prediction(labels[index], row[index], labels, row)
+                for index, row in zip(chosen.tolist(), rows, strict=True)]

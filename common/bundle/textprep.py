@@ -57,7 +57,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cache, cached_property, lru_cache
-from itertools import chain, groupby
+from itertools import chain, groupby, repeat
 from pathlib import Path
 from typing import Any
 
@@ -504,12 +504,12 @@ class TextEncoder:
 
     def encode_ragged(self, texts: Sequence[str]) -> tuple[RaggedIds, RaggedIds]:
         """``(word_ids, ngram_ids)`` of every text, ragged, within the spec's limits."""
-        token_lists = [self.tokens(text) for text in texts]
-        limit, lookup = self.spec.max_words, self.word_to_id.get
-        word_rows = [[lookup(token, UNK_ID) for token in tokens[:limit]]
-                     for tokens in token_lists]
-        words = RaggedIds(np.fromiter(chain.from_iterable(word_rows), dtype=self._word_dtype),
-                          np.fromiter(map(len, word_rows), dtype=np.int64, count=len(texts)))
+        token_lists = list(map(self.tokens, texts))
+        heads = [tokens[: self.spec.max_words] for tokens in token_lists]
+        # one lookup per word, all in C (``map`` with a default), for the whole batch at once
+        word_ids = map(self.word_to_id.get, chain.from_iterable(heads), repeat(UNK_ID))
+        words = RaggedIds(np.fromiter(word_ids, dtype=self._word_dtype),
+                          np.fromiter(map(len, heads), dtype=np.int64, count=len(texts)))
         if self.spec.ngram_scope == "text":
             return words, self._text_ngram_ids(token_lists)
         return words, self._token_ngram_ids(token_lists)
@@ -562,62 +562,87 @@ def hash_text_ngrams(marked: Sequence[str], sizes: Sequence[int], buckets: int, 
     FNV-1a is a left fold over bytes, so the hash of the n-gram at position p extends the hash
     of the (n-1)-gram there by the UTF-8 bytes of code point p + n - 1: every n costs one
     vectorised step over all positions of all strings, never a Python loop over n-grams. A
-    service classifies a few texts per call, so the steps are few numpy calls, not many.
+    service classifies a few texts per call, so the steps are few numpy calls, not many; each
+    works on whole contiguous columns (numpy is slow on a broadcast whose inner axis has only
+    ``len(sizes)`` items).
     """
     lengths = np.fromiter(map(len, marked), dtype=np.int64, count=len(marked))
     joined, longest = "".join(marked), max(sizes)
     total = len(joined)
-    utf8, has_byte = _utf8_bytes(joined, pad=longest)
+    byte_columns, has_byte = _utf8_columns(joined, pad=longest)
     grid = np.empty((total, len(sizes)), dtype=np.uint32)  # [position, size]
     hashes = np.full(total, FNV_OFFSET, dtype=np.uint32)
     for n in range(1, longest + 1):  # code point n - 1 of each n-gram: rows n - 1 onwards
-        hashes = _fnv1a_step(hashes, utf8[n - 1 : n - 1 + total],
-                             [mask[n - 1 : n - 1 + total] for mask in has_byte])
+        window = slice(n - 1, n - 1 + total)
+        _fnv1a_step(hashes, [column[window] for column in byte_columns],
+                    [mask[window] for mask in has_byte])
         for column, size in enumerate(sizes):
             if size == n:
                 grid[:, column] = hashes
     to_end = np.repeat(np.cumsum(lengths), lengths) - np.arange(total)  # code points left
-    grams = grid[to_end[:, None] >= np.asarray(sizes)]  # row-major: by position, then by size
-    counts = np.maximum(lengths[:, None] - np.asarray(sizes) + 1, 0).sum(axis=1)
+    fits = np.empty(grid.shape, dtype=bool)
+    for column, size in enumerate(sizes):
+        np.greater_equal(to_end, size, out=fits[:, column])
+    grams = grid.ravel()[fits.ravel()]  # row-major: by position, then by size
+    counts = np.zeros(len(marked), dtype=np.int64)
+    for size in sizes:
+        counts += np.maximum(lengths - size + 1, 0)
     kept = np.minimum(counts, limit)
     if (counts > limit).any():  # keep the head of each string's n-grams
         rank = np.arange(len(grams)) - np.repeat(np.cumsum(counts) - counts, counts)
         grams = grams[rank < np.repeat(kept, counts)]
-    return RaggedIds(grams % buckets + 1, kept)
+    return RaggedIds(_bucket_ids(grams, buckets), kept)
 
 
-def _utf8_bytes(text: str, pad: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each code point's UTF-8 bytes as rows ``[code points + pad, k]`` (unused bytes 0), and for
-    each byte j >= 1 whether the code point has it; ``k`` is the longest encoding present.
+def _bucket_ids(hashes: np.ndarray, buckets: int) -> np.ndarray:
+    """``1 + hash mod buckets`` (uint32): a mask when ``buckets`` is a power of two, as the
+    course's specs are, since numpy's integer remainder is several times slower."""
+    if buckets & (buckets - 1) == 0:
+        ids = hashes & np.uint32(buckets - 1)
+    else:
+        ids = hashes % np.uint32(buckets)
+    ids += np.uint32(1)  # at most buckets, below 2**32
+    return ids
+
+
+def _utf8_columns(text: str, pad: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each code point's UTF-8 bytes as columns: column j holds byte j of every code point
+    (then ``pad`` zeros), and ``has_byte[j - 1]`` says which code points have a byte j.
 
     The bytes come from Python's own encoder: a code point starts at every byte that is not a
     continuation byte (``10xxxxxx``). ASCII-only text is one column and no masks.
     """
     encoded = text.encode("utf-8", "surrogatepass")
     if text.isascii():
-        return np.frombuffer(encoded + bytes(pad), dtype=np.uint8)[:, None].astype(np.uint32), []
+        return [np.frombuffer(encoded + bytes(pad), dtype=np.uint8).astype(np.uint32)], []
     data = np.frombuffer(encoded + bytes(3), dtype=np.uint8)  # a last code point's bytes 1-3
     starts = np.flatnonzero((data[: len(encoded)] & 0xC0) != 0x80)
-    counts = np.diff(starts, append=len(encoded))
-    rows = np.zeros((len(starts) + pad, int(counts.max())), dtype=np.uint32)
-    for j in range(rows.shape[1]):  # byte j of a code point that has fewer is never read
-        rows[: len(starts), j] = data[starts + j]
-    has_byte = [np.concatenate([counts > j, np.zeros(pad, dtype=bool)])
-                for j in range(1, rows.shape[1])]
-    return rows, has_byte
+    widths = np.empty(len(starts), dtype=np.int64)  # bytes per code point
+    np.subtract(starts[1:], starts[:-1], out=widths[:-1])
+    widths[-1] = len(encoded) - starts[-1]
+    columns, has_byte = [], []
+    for j in range(int(widths.max())):  # byte j of a code point that has fewer is never read
+        column = np.zeros(len(starts) + pad, dtype=np.uint32)
+        column[: len(starts)] = data[starts + j]
+        columns.append(column)
+        if j:
+            mask = np.zeros(len(starts) + pad, dtype=bool)
+            np.greater(widths, j, out=mask[: len(starts)])
+            has_byte.append(mask)
+    return columns, has_byte
 
 
-def _fnv1a_step(hashes: np.ndarray, utf8: np.ndarray, has_byte: Sequence[np.ndarray]
-                ) -> np.ndarray:
-    """Every hash extended by its code point's UTF-8 bytes (uint32 arithmetic wraps: mod 2**32).
+def _fnv1a_step(hashes: np.ndarray, byte_columns: Sequence[np.ndarray],
+                has_byte: Sequence[np.ndarray]) -> None:
+    """Extend every hash, in place, by its code point's UTF-8 bytes (uint32 wraps: mod 2**32).
 
     Every code point has a first byte; a later byte applies only where the code point has it.
     """
     prime = np.uint32(FNV_PRIME)
-    hashes = (hashes ^ utf8[:, 0]) * prime
-    for j, mask in enumerate(has_byte, start=1):
-        hashes = np.where(mask, (hashes ^ utf8[:, j]) * prime, hashes)
-    return hashes
+    hashes ^= byte_columns[0]
+    hashes *= prime
+    for column, mask in zip(byte_columns[1:], has_byte, strict=True):
+        np.copyto(hashes, (hashes ^ column) * prime, where=mask)
 
 
 def pad_ids(rows: Sequence[Sequence[int]]) -> np.ndarray:
@@ -633,9 +658,10 @@ def _fill_padded(lengths: np.ndarray, pieces: Sequence[np.ndarray]) -> np.ndarra
     are exactly the rows' values laid end to end.
     """
     width = max(1, int(lengths.max(initial=0)))
-    out = np.full((len(lengths), width), PAD_ID, dtype=np.int64)
+    out = np.zeros((len(lengths), width), dtype=np.int64)  # PAD_ID is 0
     if pieces:
-        out[np.arange(width) < lengths[:, None]] = np.concatenate(pieces)
+        out[np.arange(width) < lengths[:, None]] = pieces[0] if len(pieces) == 1 else \
+            np.concatenate(pieces)
     return out
 
 
