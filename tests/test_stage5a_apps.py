@@ -60,6 +60,7 @@ def test_inprocess_benchmark_compares_three_engines(bundle_dir, tmp_path, capsys
     assert {(r["engine"], r["batch"]) for r in rows} >= {
         (e, b) for e in ("pytorch_eager", "torchscript", "onnxruntime") for b in (1, 64)}
     assert all(0 < r["p50_ms"] <= r["p95_ms"] for r in rows)
+    assert {"preprocessing", "service_path"} <= {r["engine"] for r in rows}
     assert "ONNX Runtime vs PyTorch eager at batch 1" in run.stdout
     assert json.loads((tmp_path / "bench.json").read_text())["http"] is None
 
