@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from common.bundle.textprep import TextEncoder
-from stage3_text.classifier import TextClassifier, encode_ragged, predict_logits
+from stage3_text.classifier import TextClassifier, encode_ragged
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,6 @@ class MarginConfig:
     c: float = 30.0
     word_penalty: float = 1 / 0.3**2
     max_iter: int = 1000  # L-BFGS iterations at most; it stops once nothing changes any more
-
-    def to_json(self) -> dict[str, float]:
-        return {"c": self.c, "word_penalty": self.word_penalty, "max_iter": self.max_iter}
 
 
 def margin_scores(logits: torch.Tensor) -> torch.Tensor:
@@ -138,16 +135,15 @@ def train_margin_classifier(model: TextClassifier, encoder: TextEncoder,
     return objectives
 
 
-def fit_temperature(model: TextClassifier, encoder: TextEncoder, texts: Sequence[str],
-                    labels: Sequence[int]) -> float:
-    """The temperature ``T`` that makes ``sigmoid(z / T)`` the best probabilities on ``texts``
-    (lowest cross-entropy), applied to the head; the decision ``z >= 0`` does not move.
+def fit_temperature(scores: np.ndarray, labels: Sequence[int]) -> float:
+    """The temperature ``T`` that makes ``sigmoid(z / T)`` the best probabilities for these
+    scores ``z`` (lowest cross-entropy); the decision ``z >= 0`` does not move.
 
     The targets are Platt's, ``(positives + 1) / (positives + 2)`` and ``1 / (negatives + 2)``
     rather than 1 and 0: on rows the model separates perfectly, 0 and 1 would drive ``T`` to 0
     (every probability to certainty), and the held-out loss up.
     """
-    scores = margin_scores(predict_logits(model, encoder, texts)).double()
+    z = torch.as_tensor(np.asarray(scores, dtype=np.float64))
     positive = np.asarray(labels, dtype=bool)
     targets = torch.as_tensor(np.where(positive, (positive.sum() + 1) / (positive.sum() + 2),
                                        1 / ((~positive).sum() + 2)))
@@ -157,13 +153,16 @@ def fit_temperature(model: TextClassifier, encoder: TextEncoder, texts: Sequence
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(scores * log_inverse.exp(), targets)
+        loss = F.binary_cross_entropy_with_logits(z * log_inverse.exp(), targets)
         loss.backward()
         return loss
 
     optimizer.step(closure)
-    inverse = float(log_inverse.detach().exp())
+    return float(1 / log_inverse.detach().exp())
+
+
+def apply_temperature(model: TextClassifier, temperature: float) -> None:
+    """Divide the head by ``temperature``: the model's logits become ``z / T``."""
     with torch.no_grad():
-        model.head[-1].weight.mul_(inverse)
-        model.head[-1].bias.mul_(inverse)
-    return 1 / inverse
+        model.head[-1].weight.div_(temperature)
+        model.head[-1].bias.div_(temperature)

@@ -82,6 +82,7 @@ from stage3_text.classifier import (
 from stage3_text.int8 import quantize_onnx_int8
 from stage3_text.margin import (
     MarginConfig,
+    apply_temperature,
     fit_temperature,
     margin_scores,
     train_margin_classifier,
@@ -291,7 +292,8 @@ def fit_svm(args: argparse.Namespace, split: SmsSplit, buckets: int,
     model.to(device)
     scores = margin_scores(predict_logits(model, encoder, val_texts)).numpy()
     hinge = float(np.mean(np.maximum(0.0, 1.0 - (2 * np.asarray(y_val) - 1) * scores)))
-    temperature = fit_temperature(model, encoder, val_texts, y_val)
+    temperature = fit_temperature(scores, y_val)
+    apply_temperature(model, temperature)
     val_loss = mean_loss(model, encoder, val_texts, y_val, device=device)
     print(f"   validation: hinge loss {hinge:.4f}; probabilities sigmoid(z / {temperature:.3f}), "
           f"cross-entropy {val_loss:.4f}")
@@ -301,9 +303,7 @@ def fit_svm(args: argparse.Namespace, split: SmsSplit, buckets: int,
     objectives = train_margin_classifier(
         model, encoder, (list(split.train_full["text"]), label_ids(split.train_full)), config)
     model.to(device)
-    with torch.no_grad():  # the temperature validation chose, on the refitted model
-        model.head[-1].weight.div_(temperature)
-        model.head[-1].bias.div_(temperature)
+    apply_temperature(model, temperature)  # the temperature validation chose
     print(f"   objective {objectives[0]:.5f} → {objectives[-1]:.5f} in {len(objectives)} "
           "L-BFGS evaluations")
     return Fitted(model.eval(), encoder, val_spam, val_loss,

@@ -15,6 +15,7 @@ from common.bundle.textprep import TextEncoder, build_spec
 from stage3_text.classifier import ClassifierConfig, TextClassifier, predict_logits
 from stage3_text.margin import (
     MarginConfig,
+    apply_temperature,
     fit_temperature,
     margin_scores,
     pooled_features,
@@ -110,7 +111,8 @@ def test_the_temperature_calibrates_without_moving_a_decision(messages) -> None:
         y = np.asarray(labels)
         return float(np.mean(np.logaddexp(0, -z) * y + np.logaddexp(0, z) * (1 - y)))
 
-    temperature = fit_temperature(model, encoder, texts, labels)
+    temperature = fit_temperature(before, labels)
+    apply_temperature(model, temperature)
     after = scores(model, encoder, texts)
     assert temperature > 0
     np.testing.assert_allclose(after, before / temperature, rtol=1e-5, atol=1e-6)
