@@ -74,17 +74,17 @@ from stage3_text.classifier import (
     TextClassifier,
     TrainingConfig,
     mean_loss,
-    predict_logits,
     predict_proba,
     save_classifier,
     train_classifier,
 )
 from stage3_text.int8 import quantize_onnx_int8
 from stage3_text.margin import (
+    SPACE_SEPARATED,
+    SVM_MODEL,
     MarginConfig,
     apply_temperature,
-    fit_temperature,
-    margin_scores,
+    fit_and_calibrate,
     train_margin_classifier,
 )
 from stage3_text.onnx_export import PARITY_TOLERANCE, export_onnx, parity
@@ -105,14 +105,10 @@ STAGE, LESSON = "stage3_text", "spam_classifier"
 LOSS_THRESHOLD = 0.2
 QUICK_EPOCHS, QUICK_BUCKETS = 25, 1 << 12  # --quick: a smaller n-gram table trains in seconds
 QUICK_MAX_ITER = 100  # --quick: L-BFGS iterations of the SVM
-# Tokens for the SVM: every run of visible characters between spaces (letters, digits,
-# punctuation, symbols and combining marks), as the baseline's char_wb analyzer splits words.
-SPACE_SEPARATED = r"[\p{L}\p{N}\p{P}\p{S}\p{M}]+"
 TRAINERS = ("svm", "adam")
 # What each trainer runs with unless a flag says otherwise (checked on validation: the README).
 TRAINER_DEFAULTS = {
-    "svm": {"embed_dim": 1, "pooling": "sqrt", "ngram_scope": "token",
-            "token_pattern": SPACE_SEPARATED},
+    "svm": SVM_MODEL,
     "adam": {"embed_dim": 32, "pooling": "mean", "ngram_scope": "text",
              "token_pattern": DEFAULT_TOKEN_PATTERN},
 }
@@ -287,13 +283,12 @@ def fit_svm(args: argparse.Namespace, split: SmsSplit, buckets: int,
     val_texts, y_val = list(split.val["text"]), label_ids(split.val)
     print(f"1. fit the SVM on train (C {config.c:g}, word penalty {config.word_penalty:.3g}), "
           "calibrate on validation:")
-    train_margin_classifier(model, encoder, (list(split.train["text"]), label_ids(split.train)),
-                            config)
+    fitted = fit_and_calibrate(model, encoder,
+                               (list(split.train["text"]), label_ids(split.train)),
+                               (val_texts, y_val), config)
     model.to(device)
-    scores = margin_scores(predict_logits(model, encoder, val_texts)).numpy()
-    hinge = float(np.mean(np.maximum(0.0, 1.0 - (2 * np.asarray(y_val) - 1) * scores)))
-    temperature = fit_temperature(scores, y_val)
-    apply_temperature(model, temperature)
+    temperature = fitted.temperature
+    hinge = float(np.mean(np.maximum(0.0, 1.0 - (2 * np.asarray(y_val) - 1) * fitted.val_scores)))
     val_loss = mean_loss(model, encoder, val_texts, y_val, device=device)
     print(f"   validation: hinge loss {hinge:.4f}; probabilities sigmoid(z / {temperature:.3f}), "
           f"cross-entropy {val_loss:.4f}")

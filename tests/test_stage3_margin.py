@@ -14,6 +14,7 @@ import torch
 from common.bundle.textprep import TextEncoder, build_spec
 from stage3_text.classifier import ClassifierConfig, TextClassifier, predict_logits
 from stage3_text.margin import (
+    SPACE_SEPARATED,
     MarginConfig,
     apply_temperature,
     fit_temperature,
@@ -22,7 +23,6 @@ from stage3_text.margin import (
     train_margin_classifier,
 )
 from stage3_text.sms_data import WRITTEN_PATH, label_ids, read_sms_file
-from stage3_text.spam_classifier import SPACE_SEPARATED
 from tests.conftest import assert_one_line_error, run_lesson
 
 
