@@ -118,16 +118,21 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, target_recall: floa
 
 def evaluate_classifier(
     trained: Trained, splits: Splits, *, positive_label: str | None, target_recall: float,
-    plots_dir: Path,
+    plots_dir: Path, final: Trained | None = None,
 ) -> Assessment:
-    classes, encoder, model = trained.labels, trained.encoder, trained.model
-    device = torch.device("cpu")
+    """Validation figures and the threshold from ``trained`` (the model trained on train);
+    test figures from ``final``, the model that ships (``trained`` itself, or its refit on
+    train + validation: :func:`~stage4_own_data.train.refit_on_train_and_val`)."""
+    final = final or trained
+    classes, device = trained.labels, torch.device("cpu")
     y_test = np.asarray(label_ids(splits.test.labels, classes))
     y_val = np.asarray(label_ids(splits.val.labels, classes))
-    test_probs = predict_proba(model, encoder, splits.test.texts, device=device)
-    val_probs = predict_proba(model, encoder, splits.val.texts, device=device)
-    test_loss = mean_loss(model, encoder, splits.test.texts, y_test.tolist(), device=device)
-    val_loss = mean_loss(model, encoder, splits.val.texts, y_val.tolist(), device=device)
+    test_probs = predict_proba(final.model, final.encoder, splits.test.texts, device=device)
+    val_probs = predict_proba(trained.model, trained.encoder, splits.val.texts, device=device)
+    test_loss = mean_loss(final.model, final.encoder, splits.test.texts, y_test.tolist(),
+                          device=device)
+    val_loss = mean_loss(trained.model, trained.encoder, splits.val.texts, y_val.tolist(),
+                         device=device)
     argmax = classification_metrics(y_test, test_probs.argmax(1), classes)
     details: dict[str, Any] = {"val": {"loss": val_loss, **_headline(
         classification_metrics(y_val, val_probs.argmax(1), classes))}}

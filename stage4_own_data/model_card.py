@@ -56,19 +56,31 @@ def render_model_card(fields: dict[str, Any], report: dict[str, Any],
                      f"R² {test['r2']:.3f}")
     config = fields["model"]["config"]
     selection = metrics["model_selection"]
+    chosen = selection["chosen"]
     scope = {"text": "across the whole text", "token": "within each token"}
+    training = metrics["training"]
+    refit = (f", then fitted again on train + validation ({training['refit_rows']} rows) once "
+             "every choice was made" if training.get("refit_rows") else "")
+    trained_by = (f"fitted as a linear SVM (squared hinge + L2, C {chosen['c']:g}, by L-BFGS; "
+                  f"probabilities sigmoid(z / {training['temperature']:.3f}), the "
+                  f"temperature fitted on the validation split){refit}"
+                  if chosen["trainer"] == "svm" else
+                  "trained with Adam on the cross-entropy, stopped early on the validation loss")
     lines += [
         "", "## Model", "",
         f"`{fields['model']['architecture']}`: word and hashed character n-gram embeddings "
-        f"({config['embed_dim']} dimensions; n-grams {scope[selection['chosen']['ngram_scope']]}"
-        f", {selection['chosen']['buckets']} buckets), masked {config.get('pooling', 'mean')} "
-        "pooling, "
+        f"({config['embed_dim']} dimension{'' if config['embed_dim'] == 1 else 's'}; "
+        f"n-grams {scope[chosen['ngram_scope']]}, "
+        f"{chosen['buckets']} buckets), masked {config.get('pooling', 'mean')} pooling, "
         + (f"an MLP head ({config['hidden_dim']} hidden units)" if config["hidden_dim"]
-           else "a linear head") + f"; preprocessing in `{fields['paths']['preprocessing']}`.",
+           else "a linear head") + f"; {trained_by}; preprocessing in "
+        f"`{fields['paths']['preprocessing']}`.",
         "",
-        f"Settings chosen by {selection['criterion']} (the test split took no part): "
-        + "; ".join(f"n-grams {scope[c['ngram_scope']]}, learning rate {c['lr']:g}: "
-                    f"validation loss {c['val_loss']:.4f}" for c in selection["candidates"])
+        f"Settings chosen by {selection['criterion']} ("
+        + ("cross-entropy" if task == "classification" else "MSE of the standardised target")
+        + "; the test split took no part): "
+        + "; ".join(f"{c['description']}: validation loss {c['val_loss']:.4f}"
+                    for c in selection["candidates"])
         + "." + _search_sample(selection, report),
         "", "## Intended use", "",
         "Routing or triage of short messages like the training data (same languages, same kind "

@@ -33,7 +33,6 @@ from common.distributed import is_main_process
 from common.lesson import lesson_main, lesson_parser, positive_float, positive_int, probability
 from common.memory import release_freed_memory, return_large_blocks_to_os
 from common.paths import SHIPPED_DATA_DIR, bundle_store
-from common.plots import plot_loss_curves
 from common.registry import BUNDLE_STORE_DIR
 from common.seed import seed_everything
 from common.summary import LessonSummary
@@ -63,12 +62,13 @@ from stage4_own_data.splitting import Splits, check_trainable, data_checks, spli
 from stage4_own_data.train import (
     DEFAULT_BATCH,
     DEFAULT_EPOCHS,
-    DEFAULT_GRID,
     MAX_STEPS,
     QUICK_SETTINGS,
     ROW_PASSES,
     STEPS_PER_EPOCH,
     Trained,
+    candidate_grid,
+    refit_on_train_and_val,
     train_model,
     training_config,
 )
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> LessonSummary:
         return training_config(quick=args.quick, epochs=args.epochs, lr=args.lr,
                                batch_size=args.batch_size, patience=args.patience, rows=rows)
 
-    settings = QUICK_SETTINGS if args.quick else DEFAULT_GRID
+    settings = QUICK_SETTINGS if args.quick else candidate_grid(splits, args.task)
     full = training(len(splits.train))
     print(f"training: batch {full.batch_size}, at most {full.epochs} epochs for "
           f"{len(splits.train)} training rows")
@@ -198,22 +198,22 @@ def run(args: argparse.Namespace) -> LessonSummary:
     where = out
     try:
         with bundle_staging(bundle_writer(out) if args.out else store.write(name)) as staging:
-            trained = train(splits, on_epoch=log_epoch)
-            evaluation = _evaluate(trained, splits, args, staging)
-            evaluation.plots.append(plot_loss_curves(
-                {"train": trained.history.train_losses, "validation": trained.history.val_losses},
-                staging / "plots" / "loss_curves.png", title=f"Loss per epoch ({args.task})"))
+            trained = train(splits, on_epoch=log_epoch)  # every choice made on validation
+            final = refit_on_train_and_val(trained, splits)  # the model that ships
+            evaluation = _evaluate(trained, final, splits, args, staging)
+            evaluation.plots.append(final.plot_losses(staging / "plots" / "loss_curves.png",
+                                                      args.task))
             curve = learning_curve(splits, trained,  # the chosen settings only, not the grid
                                    lambda part: train(part, trained.settings, progress=False),
                                    task=args.task, seed=args.seed)
             evaluation.plots.append(plot_learning_curve(curve, staging / "plots" /
                                                         "learning_curve.png"))
             report["learning_curve"] = curve.to_json()
-            metrics = _metrics_document(trained, evaluation, report, args, dataset_name(path))
-            manifest = write_bundle(staging, trained=trained, splits=splits,
+            metrics = _metrics_document(final, evaluation, report, args, dataset_name(path))
+            manifest = write_bundle(staging, trained=final, splits=splits,
                                     evaluation=evaluation, report=report, metrics=metrics,
                                     task=args.task, max_text_chars=args.max_text_chars)
-            onnx_diff = _export_onnx(trained, splits, staging) if args.onnx else None
+            onnx_diff = _export_onnx(final, splits, staging) if args.onnx else None
             summary = _summary(evaluation, report, columns, manifest, onnx_diff, args, path,
                                out, staging)
             if not summary.passed and is_main_process():
@@ -299,15 +299,16 @@ def bundle_staging(writer: AbstractContextManager[Path]) -> Iterator[Path]:
             yield Path(scratch)
 
 
-def _evaluate(trained: Trained, splits: Splits, args: argparse.Namespace,
+def _evaluate(trained: Trained, final: Trained, splits: Splits, args: argparse.Namespace,
               staging: Path) -> Assessment:
     if args.task == "regression":
-        return evaluate_regressor(trained, splits, plots_dir=staging / "plots")
+        return evaluate_regressor(final, splits, plots_dir=staging / "plots")
     positive = (choose_positive_label(list(splits.train.labels), trained.labels,
                                       args.positive_label)
                 if len(trained.labels) == 2 else None)
     return evaluate_classifier(trained, splits, positive_label=positive,
-                               target_recall=args.target_recall, plots_dir=staging / "plots")
+                               target_recall=args.target_recall, plots_dir=staging / "plots",
+                               final=final)
 
 
 def _data_facts(report: dict[str, Any]) -> dict[str, Any]:
@@ -318,15 +319,13 @@ def _data_facts(report: dict[str, Any]) -> dict[str, Any]:
 
 def _metrics_document(trained: Trained, evaluation: Assessment, report: dict[str, Any],
                       args: argparse.Namespace, dataset: str) -> dict[str, Any]:
-    history = trained.history
     return {
         "task": args.task, "dataset": dataset, "labels": list(trained.labels),
         "positive_label": evaluation.positive_label,
         "decision_threshold": evaluation.decision_threshold,
         "metrics": evaluation.summary_metrics,
         **evaluation.details,
-        "history": {"train_loss": history.train_losses, "val_loss": history.val_losses,
-                    "best_epoch": history.best_epoch, "stopped_early": history.stopped_early},
+        "training": trained.training_json(),
         "model_selection": trained.selection_json(),
         "data": _data_facts(report),
         "seed": args.seed, "quick": args.quick,

@@ -302,7 +302,8 @@ def test_the_sms_collection_pipeline_reaches_its_f1_bar(tmp_path, capsys):
     assert run.summary["metrics"]["test_f1_spam"] >= 0.955
     metrics = load_bundle(tmp_path / "bundle").read_json("metrics")
     assert metrics["model_selection"]["criterion"] == "lowest validation loss"
-    assert len(metrics["model_selection"]["candidates"]) == 3
+    candidates = metrics["model_selection"]["candidates"]
+    assert [c["trainer"] for c in candidates] == ["adam", "adam", "adam", "svm"]
     card = (tmp_path / "bundle" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "validation loss" in card
 
@@ -714,3 +715,76 @@ def test_the_learning_curve_scores_large_data_on_a_capped_validation_sample(monk
     assert [rows for rows, _ in trained_on] == [10, 20, 30, 40]
     assert {val for _, val in trained_on} == {40}
     assert all(texts == seen_val[0] for texts in seen_val) and len(seen_val) == 4
+
+
+# --- the SVM candidate (two classes) --------------------------------------------------------------
+def _two_class_splits(rows: list[tuple[str, str]], seed: int = 0):
+    cleaned = clean([text for _, text in rows], [label for label, _ in rows],
+                    task="classification")
+    return split_data(cleaned, task="classification", seed=seed)
+
+
+def test_the_svm_joins_the_grid_for_two_classes_only(sms_rows, monkeypatch, capsys):
+    from stage4_own_data import train as train_module
+
+    two = _two_class_splits(sms_rows)
+    assert train_module.candidate_grid(two, "classification")[-1].trainer == "svm"
+    assert train_module.candidate_grid(two, "regression") == train_module.DEFAULT_GRID
+    three = _two_class_splits([(label if i % 3 else "other", text)
+                               for i, (label, text) in enumerate(sms_rows)])
+    assert train_module.candidate_grid(three, "classification") == train_module.DEFAULT_GRID
+    monkeypatch.setattr(train_module, "MAX_SVM_ROWS", len(two.train) - 1)
+    assert train_module.candidate_grid(two, "classification") == train_module.DEFAULT_GRID
+    assert "the SVM candidate is left out" in capsys.readouterr().out
+
+
+def test_the_lowest_validation_loss_wins_between_adam_and_the_svm(sms_rows):
+    """Both trainers are scored by one measure, the validation cross-entropy of the model they
+    leave (the SVM's calibrated by its temperature), and the lower one is kept."""
+    import torch
+
+    from stage3_text.classifier import mean_loss
+    from stage4_own_data.train import (
+        QUICK_SETTINGS,
+        SVM_SETTINGS,
+        label_ids,
+        train_model,
+        training_config,
+    )
+
+    splits = _two_class_splits(sms_rows)
+    training = training_config(quick=True, epochs=2, lr=2e-2, batch_size=None, patience=6,
+                               rows=len(splits.train))
+    trained = train_model(splits, task="classification", settings=[QUICK_SETTINGS, SVM_SETTINGS],
+                          training=training, generator=torch.Generator().manual_seed(0),
+                          device=torch.device("cpu"), progress=False)
+    losses = {c["trainer"]: c["val_loss"] for c in trained.candidates}
+    assert set(losses) == {"adam", "svm"}
+    assert trained.settings.trainer == min(losses, key=losses.get)
+    assert trained.val_loss == pytest.approx(mean_loss(
+        trained.model, trained.encoder, splits.val.texts,
+        label_ids(splits.val.labels, trained.labels), device=torch.device("cpu")))
+    assert trained.settings.trainer == "svm"  # two Adam epochs cannot match the fitted SVM
+    assert trained.temperature > 0 and trained.history.records == []
+    assert trained.training_json()["lbfgs_evaluations"] == len(trained.svm_objectives) > 1
+
+
+def test_a_pipeline_run_that_chooses_the_svm_writes_a_complete_bundle(sms_rows, tmp_path,
+                                                                     monkeypatch, capsys):
+    """The pipeline with the SVM as its only candidate (fast): the bundle's model gives the
+    reported figures, the card says how it was fitted, the loss plot is the SVM's objective."""
+    from stage4_own_data.train import SVM_SETTINGS
+
+    monkeypatch.setattr(pipeline, "candidate_grid", lambda splits, task: (SVM_SETTINGS,))
+    path = write_csv(tmp_path / "sms.csv", sms_rows)
+    run = run_lesson(MODULE, "--input", str(path), "--no-header", "--label-column", "0",
+                     "--text-column", "1", out=tmp_path / "bundle", capsys=capsys)
+    assert run.code == 0, run.stderr + run.stdout[-2000:]
+    assert "candidate" not in run.stdout  # one candidate: nothing to compare
+    metrics = load_bundle(tmp_path / "bundle").read_json("metrics")
+    assert metrics["model_selection"]["chosen"]["trainer"] == "svm"
+    assert metrics["training"]["temperature"] > 0
+    card = (tmp_path / "bundle" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "fitted as a linear SVM" in card and "linear SVM (C 30)" in card
+    assert run.summary["metrics"]["test_f1_spam"] >= 0.8
+    assert (tmp_path / "bundle" / "plots" / "loss_curves.png").is_file()
