@@ -86,8 +86,8 @@ DEFAULT_SETTINGS = ModelSettings()
 STAGE3_LR = 5e-3  # stage 3's rate: slower, for files of thousands of rows
 DEFAULT_GRID = (DEFAULT_SETTINGS, replace(DEFAULT_SETTINGS, ngram_scope="token"),
                 replace(DEFAULT_SETTINGS, lr=STAGE3_LR))
-# Stage 3's SVM as stage 3 trains it: words seen twice, 2^16 buckets, no dropout (a margin is
-# kept small by the L2 instead).
+# Stage 3's SVM as stage 3 trains it: words seen twice, 2^16 buckets, and no dropout (its L2
+# penalty is what keeps the weights small).
 SVM_SETTINGS = ModelSettings(trainer="svm", buckets=1 << 16, min_freq=2, dropout=0.0,
                              c=MarginConfig.c, **SVM_MODEL)
 MAX_SVM_ROWS = 100_000  # its features: ~210 ids a short message, ~5 KB a row in float64
