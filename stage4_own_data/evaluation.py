@@ -131,8 +131,7 @@ def evaluate_classifier(
     val_probs = predict_proba(trained.model, trained.encoder, splits.val.texts, device=device)
     test_loss = mean_loss(final.model, final.encoder, splits.test.texts, y_test.tolist(),
                           device=device)
-    val_loss = mean_loss(trained.model, trained.encoder, splits.val.texts, y_val.tolist(),
-                         device=device)
+    val_loss = trained.val_loss  # the cross-entropy on validation it was chosen by
     argmax = classification_metrics(y_test, test_probs.argmax(1), classes)
     details: dict[str, Any] = {"val": {"loss": val_loss, **_headline(
         classification_metrics(y_val, val_probs.argmax(1), classes))}}
